@@ -1,0 +1,63 @@
+use thiserror::Error;
+
+/// Why an APDU could not be exchanged. Messages tell the user what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The smart-card service is not reachable.
+    #[error("the smart-card service (pcscd) is not running: start it (e.g. `pcscd` or `systemctl start pcscd`) and try again")]
+    NoService,
+    /// No reader is connected.
+    #[error("no smart-card reader found: plug in a reader and try again")]
+    NoReader,
+    /// The named reader does not exist.
+    #[error("no reader matches {wanted:?}; readers present: {available}")]
+    ReaderNotFound {
+        /// What the user asked for.
+        wanted: String,
+        /// The readers that exist, comma-separated.
+        available: String,
+    },
+    /// Several readers are present and none was chosen.
+    #[error("several readers are present, choose one with --reader (name, part of a name, or index): {available}")]
+    AmbiguousReader {
+        /// The readers that exist, numbered.
+        available: String,
+    },
+    /// The reader was unplugged.
+    #[error("the reader was unplugged")]
+    ReaderUnavailable,
+    /// No token is on the reader.
+    #[error("no token on the reader: switch the token on and place it face down on the reader")]
+    NoCard,
+    /// The token left the field during the exchange.
+    #[error("the token was removed from the reader")]
+    CardRemoved,
+    /// The card was reset by someone else (another program, or the field).
+    #[error("the token was reset during the exchange")]
+    CardReset,
+    /// Another program holds the reader.
+    #[error("the reader is busy: another program is using it; close it and try again")]
+    ReaderBusy,
+    /// No answer within the deadline.
+    #[error("no answer from the token within {seconds} s: keep the token on the reader and switched on")]
+    Timeout {
+        /// The deadline that passed, in seconds.
+        seconds: u64,
+    },
+    /// The token answered with nothing (it left the field while the command was in flight).
+    #[error("the token gave an empty reply (it probably left the field while the command ran)")]
+    EmptyReply,
+    /// The token answered with fewer than the two status bytes.
+    #[error("the token gave a {len}-byte reply, shorter than a status word")]
+    ShortReply {
+        /// Length of the reply.
+        len: usize,
+    },
+    /// A continuation (`61 XX` / `6C XX`) did not converge.
+    #[error("the reader kept asking for continuation: {0}")]
+    Continuation(String),
+    /// Anything else the backend reported, with its own words.
+    #[error("reader error: {0}")]
+    Backend(String),
+}
