@@ -1,0 +1,1 @@
+//! Seed exports (filled in by the sources/exports work).

@@ -1,0 +1,1 @@
+//! The batch journal (filled in by the sources/exports work).

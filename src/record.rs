@@ -1,0 +1,1 @@
+//! The record of one token seed (filled in by the sources/exports work).

@@ -1,0 +1,1 @@
+//! Seed sources (filled in by the sources/exports work).
