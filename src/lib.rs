@@ -12,3 +12,15 @@ pub mod export;
 pub mod journal;
 pub mod record;
 pub mod sources;
+
+pub mod clock;
+pub mod error;
+pub mod keys;
+pub mod plan;
+pub mod report;
+pub mod session;
+
+pub use error::{Outcome, SessionError, Stage, WriteState};
+pub use plan::{BurnPlan, Conversion, PlanError, PlanOptions};
+pub use report::{BurnReport, ExpectedCodes};
+pub use session::{ClockSettings, KeySource, Session, TokenStatus};
