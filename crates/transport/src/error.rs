@@ -5,7 +5,9 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum TransportError {
     /// The smart-card service is not reachable.
-    #[error("the smart-card service (pcscd) is not running: start it (e.g. `pcscd` or `systemctl start pcscd`) and try again")]
+    #[error(
+        "the smart-card service (pcscd) is not running: start it (e.g. `pcscd` or `systemctl start pcscd`) and try again"
+    )]
     NoService,
     /// No reader is connected.
     #[error("no smart-card reader found: plug in a reader and try again")]
@@ -19,7 +21,9 @@ pub enum TransportError {
         available: String,
     },
     /// Several readers are present and none was chosen.
-    #[error("several readers are present, choose one with --reader (name, part of a name, or index): {available}")]
+    #[error(
+        "several readers are present, choose one with --reader (name, part of a name, or index): {available}"
+    )]
     AmbiguousReader {
         /// The readers that exist, numbered.
         available: String,
@@ -40,7 +44,9 @@ pub enum TransportError {
     #[error("the reader is busy: another program is using it; close it and try again")]
     ReaderBusy,
     /// No answer within the deadline.
-    #[error("no answer from the token within {seconds} s: keep the token on the reader and switched on")]
+    #[error(
+        "no answer from the token within {seconds} s: keep the token on the reader and switched on"
+    )]
     Timeout {
         /// The deadline that passed, in seconds.
         seconds: u64,
@@ -57,6 +63,16 @@ pub enum TransportError {
     /// A continuation (`61 XX` / `6C XX`) did not converge.
     #[error("the reader kept asking for continuation: {0}")]
     Continuation(String),
+    /// The command handed to the transport is not a well-formed short APDU (a bug in the
+    /// caller, not a token problem). Nothing was sent.
+    #[error("malformed command APDU, nothing was sent: {0}")]
+    MalformedCommand(String),
+    /// An earlier command never got an answer and the backend gave up on it; the
+    /// connection cannot be used any more.
+    #[error(
+        "the reader stopped answering an earlier command: remove the token, replug the reader if needed, and start again"
+    )]
+    ReaderStalled,
     /// Anything else the backend reported, with its own words.
     #[error("reader error: {0}")]
     Backend(String),

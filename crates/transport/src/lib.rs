@@ -2,13 +2,51 @@
 //! [`TransportError`], the ISO 7816 continuation driver ([`transmit`]) written once above
 //! the trait, and a scripted mock ([`mock::ScriptedTransport`]) for byte-exact tests.
 //!
+//! [`trace::Traced`] records raw exchanges with a caller-chosen redaction of secrets.
+//!
+//! ```
+//! use safeid_transport::mock::{Exchange, ScriptedTransport};
+//! use safeid_transport::{Transport, transmit};
+//!
+//! // a T=0 reader: the data comes in a second round, fetched with GET RESPONSE
+//! let mut mock = ScriptedTransport::new(vec![
+//!     Exchange::ok("80 41 00 00 00", "61 02"),
+//!     Exchange::ok("00 C0 00 00 02", "12 34 90 00"),
+//! ]);
+//! let response = transmit(&mut *mock.begin().unwrap(), &[0x80, 0x41, 0x00, 0x00, 0x00]).unwrap();
+//! assert_eq!((response.data(), response.sw()), (&[0x12, 0x34][..], 0x9000));
+//! mock.finish();
+//! ```
+//!
 //! A backend (PC/SC reader, virtual token, mock) only moves raw APDUs. It knows nothing of
 //! the token's command set (that is `safeid-proto`), so every backend gets the same
 //! continuation handling and the same errors.
 #![forbid(unsafe_code)]
 
+mod apdu;
+mod continuation;
 mod error;
+pub mod mock;
+mod response;
+pub mod trace;
+
+pub use apdu::{ApduCase, command_case};
+pub use continuation::{MAX_GET_RESPONSE, MAX_WRONG_LENGTH, transmit};
 pub use error::TransportError;
+pub use response::Response;
+
+/// Upper-case hex with a space between bytes (`"00 A4 04 00"`), the format used in
+/// transcripts, traces and mismatch reports.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, byte) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&format!("{byte:02X}"));
+    }
+    out
+}
 
 /// A place a token can be reached through: a reader, the virtual token, a mock.
 ///
@@ -36,4 +74,34 @@ pub trait Transaction {
     /// for replies shorter than two bytes; they never retry on their own (a retried
     /// secure command could program the token twice).
     fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError>;
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, TransportError> {
+        (**self).begin()
+    }
+    fn reset(&mut self) -> Result<(), TransportError> {
+        (**self).reset()
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, TransportError> {
+        (**self).begin()
+    }
+    fn reset(&mut self) -> Result<(), TransportError> {
+        (**self).reset()
+    }
+}
+
+impl<T: Transaction + ?Sized> Transaction for Box<T> {
+    fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (**self).transmit_raw(command)
+    }
 }
