@@ -1,0 +1,95 @@
+//! Choosing where the token is: the built-in virtual token (`--sim`) or a PC/SC reader.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use safeid::proto::ModelTable;
+use safeid::sim::{SimTransport, SystemClock, TokenSpec, VirtualToken};
+use safeid::transport::Transport;
+
+/// Where the token is.
+#[derive(Debug, Args)]
+pub struct BackendArgs {
+    /// Use the built-in virtual token instead of a reader (no hardware needed).
+    #[arg(long, help_heading = "Token")]
+    pub sim: bool,
+    /// Serial of the virtual token; its prefix picks the model (default: a Token2
+    /// OTPC-P2-i, a restricted model).
+    #[arg(long, default_value = "8659622000001", requires = "sim", help_heading = "Token")]
+    pub sim_serial: String,
+    /// How far the virtual token's clock is off the host's, in seconds.
+    #[arg(long, default_value_t = 0, requires = "sim", allow_negative_numbers = true, help_heading = "Token")]
+    pub sim_clock_offset: i64,
+    /// The reader: its exact name, a unique part of its name, or its index in
+    /// `safeid readers` (default: the only reader present).
+    #[arg(long, short = 'r', conflicts_with = "sim", help_heading = "Token")]
+    pub reader: Option<String>,
+    /// Seconds to wait for a token to be placed on the reader.
+    #[arg(long, default_value_t = 30, help_heading = "Token")]
+    pub wait: u64,
+    /// Extra token models (TOML or JSON: prefix, name, manufacturer, restricted, key),
+    /// added to the built-in table; rows with the same prefix replace built-in ones.
+    #[arg(long, value_name = "FILE", help_heading = "Token")]
+    pub models: Option<PathBuf>,
+}
+
+/// An open backend.
+pub struct Backend {
+    /// The transport to talk through.
+    pub transport: Box<dyn Transport>,
+    /// The virtual token, when `--sim` (to show its display).
+    pub virtual_token: Option<Arc<Mutex<VirtualToken>>>,
+}
+
+impl BackendArgs {
+    /// The model table: built-in rows plus `--models`.
+    pub fn model_table(&self) -> Result<ModelTable, Box<dyn std::error::Error>> {
+        let mut table = ModelTable::builtin();
+        if let Some(path) = &self.models {
+            table.extend(ModelTable::load(path)?);
+        }
+        Ok(table)
+    }
+
+    /// Opens the chosen backend.
+    pub fn open(&self) -> Result<Backend, Box<dyn std::error::Error>> {
+        if self.sim {
+            let mut spec = TokenSpec::token2(self.sim_serial.clone());
+            spec.clock_offset = self.sim_clock_offset;
+            let token = Arc::new(Mutex::new(VirtualToken::new(spec, Arc::new(SystemClock))));
+            return Ok(Backend {
+                transport: Box::new(SimTransport::new(Arc::clone(&token))),
+                virtual_token: Some(token),
+            });
+        }
+        self.open_reader()
+    }
+
+    #[cfg(feature = "pcsc")]
+    fn open_reader(&self) -> Result<Backend, Box<dyn std::error::Error>> {
+        use safeid_pcsc::{PcscTransport, ReaderChoice, WaitPolicy};
+        let choice = match &self.reader {
+            None => ReaderChoice::Auto,
+            Some(r) => match r.parse::<usize>() {
+                Ok(i) => ReaderChoice::Index(i),
+                Err(_) => ReaderChoice::Name(r.clone()),
+            },
+        };
+        let policy = WaitPolicy {
+            timeout: std::time::Duration::from_secs(self.wait),
+            on_wait: Some(Box::new(|msg: &str| eprintln!("{msg}"))),
+        };
+        Ok(Backend {
+            transport: Box::new(PcscTransport::open(choice, policy)?),
+            virtual_token: None,
+        })
+    }
+
+    #[cfg(not(feature = "pcsc"))]
+    fn open_reader(&self) -> Result<Backend, Box<dyn std::error::Error>> {
+        Err("this build has no PC/SC reader support: use --sim for the virtual token, or \
+             rebuild with `--features pcsc` (needs libpcsclite-dev and pkg-config)"
+            .into())
+    }
+}

@@ -1,0 +1,70 @@
+//! Command-line parsing and dispatch.
+
+mod backend;
+mod code;
+mod output;
+mod token;
+mod uri;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Burn TOTP seeds into NFC-programmable hardware tokens (Deepnet SafeID/Diamond,
+/// Token2 C301-i/C302-i/OTPC/miniOTP, ExcelSecu eSecuOTP) through a PC/SC reader, or into
+/// the built-in virtual token (--sim) to try everything without hardware.
+///
+/// Typical job: a service shows an otpauth:// QR code; burn its secret into a token:
+///
+///   safeid burn --uri 'otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Example'
+///
+/// then switch the token off and on, and compare its display with the code printed (or
+/// pass it with --verify CODE).
+#[derive(Debug, Parser)]
+#[command(name = "safeid", version, about, long_about, max_term_width = 100)]
+struct Cli {
+    /// Print every APDU exchanged with the token on stderr (bodies of secure commands are
+    /// always redacted).
+    #[arg(long, global = true)]
+    trace: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode otpauth:// and otpauth-migration:// URIs and show what they hold.
+    Uri(uri::UriArgs),
+    /// Compute HOTP/TOTP codes (previous, current and next, as the vendor tool's Test button).
+    Code(code::CodeArgs),
+    /// Read a token's serial, model and clock (needs no key, changes nothing).
+    Info(token::InfoArgs),
+    /// Burn a seed into a token: config (clock, algorithm, step) first, then the seed.
+    Burn(token::BurnArgs),
+    /// Set the token's clock from the host (on restricted models this erases the seed).
+    SyncClock(token::SyncClockArgs),
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let trace = cli.trace;
+    let result = match cli.command {
+        Command::Uri(args) => uri::run(&args),
+        Command::Code(args) => code::run(&args),
+        Command::Info(args) => token::info(&args, trace),
+        Command::Burn(args) => token::burn(&args, trace),
+        Command::SyncClock(args) => token::sync_clock(&args, trace),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors of the binary: any library error, printed with its own message.
+pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;

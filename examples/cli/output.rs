@@ -1,0 +1,57 @@
+//! Shared printing helpers.
+
+use safeid::otpauth::{Credential, Kind};
+use serde_json::{Value, json};
+
+/// The JSON object `safeid uri --json` prints for one credential.
+pub fn credential_json(cred: &Credential, reveal: bool) -> Value {
+    let mut obj = json!({
+        "type": match cred.kind { Kind::Totp { .. } => "totp", Kind::Hotp { .. } => "hotp" },
+        "issuer": cred.issuer,
+        "account": cred.account,
+        "algorithm": cred.algorithm.to_string(),
+        "digits": cred.digits,
+    });
+    match cred.kind {
+        Kind::Totp { period } => obj["period"] = json!(period),
+        Kind::Hotp { counter } => obj["counter"] = json!(counter),
+    }
+    if reveal {
+        obj["secret_base32"] = json!(safeid::otpauth::encode_base32(cred.secret.expose()));
+        obj["secret_hex"] = json!(data_encoding::HEXUPPER.encode(cred.secret.expose()));
+    }
+    obj
+}
+
+/// One line per field, for people.
+pub fn credential_text(cred: &Credential, reveal: bool) -> String {
+    let mut out = String::new();
+    let kind = match cred.kind {
+        Kind::Totp { period } => format!("TOTP, period {period} s"),
+        Kind::Hotp { counter } => format!("HOTP, counter {counter}"),
+    };
+    out.push_str(&format!("  type       {kind}\n"));
+    out.push_str(&format!(
+        "  issuer     {}\n",
+        cred.issuer.as_deref().unwrap_or("(none)")
+    ));
+    out.push_str(&format!("  account    {}\n", cred.account));
+    out.push_str(&format!("  algorithm  {}\n", cred.algorithm));
+    out.push_str(&format!("  digits     {}\n", cred.digits));
+    if reveal {
+        out.push_str(&format!(
+            "  secret     {} (base32), {} (hex)\n",
+            safeid::otpauth::encode_base32(cred.secret.expose()),
+            data_encoding::HEXUPPER.encode(cred.secret.expose())
+        ));
+    } else {
+        out.push_str(&format!(
+            "  secret     <redacted> ({} bytes; --reveal shows it)\n",
+            cred.secret.len()
+        ));
+    }
+    for w in cred.warnings() {
+        out.push_str(&format!("  warning    {w}\n"));
+    }
+    out
+}
