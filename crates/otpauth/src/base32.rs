@@ -29,6 +29,11 @@ static UNPADDED: LazyLock<Encoding> = LazyLock::new(|| lenient(false));
 /// Decoder for text with `=`: then the padding must be complete and correct.
 static PADDED: LazyLock<Encoding> = LazyLock::new(|| lenient(true));
 
+/// A byte the lenient decoder knows: a symbol in either case, space, or `=`.
+fn is_allowed(byte: u8) -> bool {
+    byte.is_ascii_alphabetic() || (b'2'..=b'7').contains(&byte) || byte == b' ' || byte == b'='
+}
+
 /// Decodes a base32 secret leniently, per OTPAUTH.md rule 6.
 ///
 /// Spaces are removed, letters are ASCII case-insensitive, `=` padding is optional (when
@@ -48,11 +53,9 @@ pub fn decode_base32(text: &str) -> Result<SecretBytes, Base32Error> {
     // concatenated padded blocks such as `MY======MY======`.
     let first_pad = bytes.iter().position(|&b| b == b'=');
     if let Some(first) = first_pad
-        && let Some(offset) = bytes[first..].iter().position(|&b| b != b'=' && b != b' ')
+        && bytes[first..].iter().any(|&b| b != b'=' && b != b' ')
     {
-        return Err(Base32Error::Padding {
-            position: first + offset,
-        });
+        return Err(Base32Error::Padding { position: first });
     }
     let symbols = bytes.iter().filter(|&&b| b != b' ' && b != b'=').count();
     if symbols == 0 {
@@ -80,7 +83,12 @@ pub fn decode_base32(text: &str) -> Result<SecretBytes, Base32Error> {
             Err(match partial.error.kind {
                 // With `=` present, a bad total length means the padding run is wrong.
                 DecodeKind::Length if first_pad.is_some() => Base32Error::Padding { position },
-                DecodeKind::Length => Base32Error::Length { symbols },
+                // data-encoding checks the length first; a bad character is the more
+                // useful report when there is one.
+                DecodeKind::Length => match bytes.iter().position(|&b| !is_allowed(b)) {
+                    Some(position) => Base32Error::Character { position },
+                    None => Base32Error::Length { symbols },
+                },
                 DecodeKind::Padding => Base32Error::Padding { position },
                 DecodeKind::Symbol | DecodeKind::Trailing => Base32Error::Character { position },
             })
