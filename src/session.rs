@@ -37,6 +37,7 @@ pub struct Session<'t> {
     clock: Arc<dyn HostClock>,
     trace: Option<TraceSink>,
     apdus: usize,
+    sync_clock: bool,
 }
 
 /// What `info` reads: serial, model and clock, with the drift against the host.
@@ -70,6 +71,7 @@ impl<'t> Session<'t> {
             clock: Arc::new(clock::SystemClock),
             trace: None,
             apdus: 0,
+            sync_clock: true,
         }
     }
 
@@ -94,6 +96,14 @@ impl<'t> Session<'t> {
     /// Sends APDU trace lines (bodies of secure commands redacted) to `sink`.
     pub fn with_trace(mut self, sink: TraceSink) -> Self {
         self.trace = Some(sink);
+        self
+    }
+
+    /// Whether a burn sets the token's clock from the host (the default). When `false`,
+    /// the config write re-sends the token's own time (read at the start of the burn plus
+    /// the seconds elapsed since), since the token takes its clock only with the config.
+    pub fn with_clock_sync(mut self, sync: bool) -> Self {
+        self.sync_clock = sync;
         self
     }
 
@@ -122,6 +132,7 @@ impl<'t> Session<'t> {
         let host_now = clock::checked_now(clock.as_ref())?;
         let models = self.models.clone();
         let user_key = self.user_key.clone();
+        let apdus_before = self.apdus;
         let mut link = Link::open(self.transport, self.trace.as_mut(), &mut self.apdus)
             .map_err(|e| interrupted(Stage::ReadInfo, WriteState::nothing(true), e))?;
 
@@ -138,9 +149,15 @@ impl<'t> Session<'t> {
 
         // The clock value is taken as late as possible, just before the config APDU.
         let set_time = clock::checked_now(clock.as_ref())?;
+        let token_time = if self.sync_clock {
+            clock::as_token_time(set_time)?
+        } else {
+            let elapsed = u32::try_from(set_time.saturating_sub(host_now)).unwrap_or(u32::MAX);
+            info.unix_time.saturating_add(elapsed)
+        };
         let config = TokenConfig {
             display_timeout: plan.display_timeout(),
-            unix_time: clock::as_token_time(set_time)?,
+            unix_time: token_time,
             hmac: plan.hmac(),
             step: plan.step(),
         };
@@ -158,7 +175,10 @@ impl<'t> Session<'t> {
             })?;
         drop(link);
 
-        let now = clock.now();
+        // The codes the display shows follow the token's clock, which is the host's
+        // unless the user kept the token's own.
+        let elapsed = clock.now().saturating_sub(set_time);
+        let display_time = u64::from(config.unix_time).saturating_add(elapsed);
         Ok(BurnReport {
             token: TokenReport::new(status(&info, model, host_now), key_source),
             clock_set_to: config.unix_time,
@@ -168,8 +188,8 @@ impl<'t> Session<'t> {
             seed_bytes: plan.seed().len(),
             label: plan.label().map(str::to_owned),
             conversions: plan.conversions().to_vec(),
-            apdus: self.apdus,
-            expected: ExpectedCodes::at(&plan.totp(), now),
+            apdus: self.apdus - apdus_before,
+            expected: ExpectedCodes::at(&plan.totp(), display_time),
         })
     }
 
