@@ -1,0 +1,110 @@
+//! privacyIDEA (and NetIQ) OATH CSV: `serial, hex seed, totp, digits, time step`, no header
+//! (PROTOCOL.md section 8).
+//!
+//! privacyIDEA splits lines on `,` without CSV quoting and has no hash column (its TOTP
+//! import is SHA-1), so serials with `,` and SHA-256 records are refused rather than
+//! written as something the server would misread.
+
+use safeid_secret::SecretString;
+use zeroize::Zeroizing;
+
+use super::{
+    ExportError, ImportError, check_period, check_text, check_unique, check_unique_import,
+};
+use crate::record::{DEFAULT_PERIOD, HashFunction, TOKEN_DIGITS, TokenSeed};
+use crate::sources::{SecretEncoding, check_serial, decode_secret};
+
+const FORMAT: &str = "privacyIDEA CSV";
+
+/// Builds the privacyIDEA CSV: one `serial, hexseed, totp, 6, 30` line per token (lower-case
+/// hex, `, ` separators as in privacyIDEA's documentation, LF ends).
+pub fn write_privacyidea_csv(records: &[TokenSeed]) -> Result<SecretString, ExportError> {
+    check_unique(records)?;
+    let mut out = String::with_capacity(220 * records.len());
+    for r in records {
+        if r.hash != HashFunction::Sha1 {
+            return Err(ExportError::UnsupportedHash {
+                format: FORMAT,
+                serial: r.serial.clone(),
+                hash: r.hash,
+            });
+        }
+        check_period(r, FORMAT)?;
+        check_text(r, &r.serial, "serial", FORMAT)?;
+        if r.serial.contains(',') || r.serial.starts_with('#') || r.serial.trim() != r.serial {
+            return Err(ExportError::Unrepresentable {
+                format: FORMAT,
+                serial: r.serial.clone(),
+                field: "serial",
+            });
+        }
+        if r.digits != 6 && r.digits != 8 {
+            return Err(ExportError::UnsupportedDigits {
+                format: FORMAT,
+                serial: r.serial.clone(),
+                digits: r.digits,
+            });
+        }
+        let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(r.secret.expose()));
+        out.push_str(&r.serial);
+        out.push_str(", ");
+        out.push_str(&hex);
+        out.push_str(&format!(", totp, {}, {}\n", r.digits, r.period));
+    }
+    Ok(SecretString::from(out))
+}
+
+/// Reads a privacyIDEA OATH CSV. Empty lines and `#` comments are skipped; a
+/// `# version: 2` file (user columns first) is refused. Every line must be a TOTP token:
+/// `serial, hex seed, totp[, digits (6 or 8, default 6)[, time step (30 or 60, default 30)]]`.
+pub fn read_privacyidea_csv(text: &str) -> Result<Vec<TokenSeed>, ImportError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let at = format!("line {}", i + 1);
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            let c = comment.trim_start().to_ascii_lowercase();
+            if c.starts_with("version:") && c["version:".len()..].trim() != "1" {
+                return Err(ImportError::Structure(
+                    "only version 1 privacyIDEA CSV files are supported".into(),
+                ));
+            }
+            continue;
+        }
+        let seed = parse_line(trimmed).map_err(|p| ImportError::entry(&at, p))?;
+        out.push((at, seed));
+    }
+    check_unique_import(&out)?;
+    Ok(out.into_iter().map(|(_, s)| s).collect())
+}
+
+fn parse_line(line: &str) -> Result<TokenSeed, String> {
+    let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+    if !(3..=5).contains(&fields.len()) {
+        return Err(format!("expected 3 to 5 fields, found {}", fields.len()));
+    }
+    check_serial(fields[0]).map_err(|e| e.to_string())?;
+    if !fields[2].eq_ignore_ascii_case("totp") {
+        return Err("the token type is not totp".into());
+    }
+    let secret = decode_secret(fields[1], SecretEncoding::Hex).map_err(|e| e.to_string())?;
+    let digits = match fields.get(3) {
+        None | Some(&"") => TOKEN_DIGITS,
+        Some(&"6") => 6,
+        Some(&"8") => 8,
+        Some(_) => return Err("the OTP length is not 6 or 8".into()),
+    };
+    let period = match fields.get(4) {
+        None | Some(&"") => DEFAULT_PERIOD,
+        Some(&"30") => 30,
+        Some(&"60") => 60,
+        Some(_) => return Err("the time step is not 30 or 60".into()),
+    };
+    let mut seed = TokenSeed::new(fields[0], secret);
+    seed.digits = digits;
+    seed.period = period;
+    Ok(seed)
+}

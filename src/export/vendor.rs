@@ -1,0 +1,49 @@
+//! The vendor seed file: CSV `serial,secret`, base32 or hex, header optional (PROTOCOL.md
+//! section 8). The format has no hash or period column: those travel separately.
+
+use safeid_secret::SecretString;
+use zeroize::Zeroizing;
+
+use super::{ExportError, ExportOptions, ImportError, check_text, check_unique};
+use crate::record::TokenSeed;
+use crate::sources::{SecretEncoding, SeedFile, SeedFileOptions};
+
+/// Builds a vendor CSV: an optional `serial,secret` header, then one `serial,secret` row per
+/// token, the secret as upper-case unpadded base32 or lower-case hex (`options`), LF ends.
+pub fn write_vendor_csv(
+    records: &[TokenSeed],
+    options: &ExportOptions,
+) -> Result<SecretString, ExportError> {
+    check_unique(records)?;
+    let mut out = String::with_capacity(200 * (records.len() + 1));
+    if options.vendor_header {
+        out.push_str("serial,secret\n");
+    }
+    for r in records {
+        check_text(r, &r.serial, "serial", "vendor CSV")?;
+        if r.serial.contains([',', '"', '#']) || r.serial.trim() != r.serial {
+            return Err(ExportError::Unrepresentable {
+                format: "vendor CSV",
+                serial: r.serial.clone(),
+                field: "serial",
+            });
+        }
+        let secret = Zeroizing::new(match options.vendor_encoding {
+            SecretEncoding::Base32 => safeid_otpauth::encode_base32(r.secret.expose()),
+            SecretEncoding::Hex => data_encoding::HEXLOWER.encode(r.secret.expose()),
+        });
+        out.push_str(&r.serial);
+        out.push(',');
+        out.push_str(&secret);
+        out.push('\n');
+    }
+    Ok(SecretString::from(out))
+}
+
+/// Reads a vendor CSV (the seed-file parser; an Entra file is accepted too).
+pub fn read_vendor_csv(
+    text: &str,
+    options: &SeedFileOptions,
+) -> Result<Vec<TokenSeed>, ImportError> {
+    Ok(SeedFile::parse_with(text, options)?.into_records())
+}
