@@ -90,6 +90,7 @@ pub(crate) fn body(apdu: &[u8]) -> Result<Body<'_>, ()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

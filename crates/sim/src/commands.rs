@@ -104,8 +104,8 @@ impl VirtualToken {
                 content.push(u8::try_from(serial.len()).map_err(|_| sw::INTERNAL)?);
                 content.extend_from_slice(serial);
             } else {
-                let time = u32::try_from(self.token_time_at(self.clock.now()).max(0))
-                    .unwrap_or(u32::MAX);
+                let time =
+                    u32::try_from(self.token_time_at(self.clock.now()).max(0)).unwrap_or(u32::MAX);
                 content.extend_from_slice(&[TAG_TIME, 4]);
                 content.extend_from_slice(&time.to_be_bytes());
             }
@@ -205,11 +205,13 @@ impl VirtualToken {
             return Err(sw::BAD_P1P2);
         }
         let cipher_text = self.secured(h, data)?;
-        if cipher_text.len() % BLOCK != 0 || cipher_text.len() > MAX_SEED + 1 {
+        if !cipher_text.len().is_multiple_of(BLOCK) || cipher_text.len() > MAX_SEED + 1 {
             return Err(sw::BAD_DATA);
         }
         let mut buf = cipher_text.to_vec();
-        self.cipher.decrypt_ecb(&mut buf).map_err(|_| sw::BAD_DATA)?;
+        self.cipher
+            .decrypt_ecb(&mut buf)
+            .map_err(|_| sw::BAD_DATA)?;
         // From here the buffer holds the seed: owned by a zeroizing type at once.
         let plain = SecretBytes::new(buf);
         let len = unpad(plain.expose()).ok_or(sw::BAD_DATA)?;
@@ -296,6 +298,7 @@ fn parse_config(tlv: &[u8]) -> Option<(Config, u32)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -325,7 +328,11 @@ mod tests {
             let mut bad = good;
             bad[i] ^= 0x40;
             // Flipping a time byte keeps it valid; anything else must be refused.
-            assert_eq!(parse_config(&bad).is_some(), (7..11).contains(&i), "byte {i}");
+            assert_eq!(
+                parse_config(&bad).is_some(),
+                (7..11).contains(&i),
+                "byte {i}"
+            );
         }
         assert!(parse_config(&good[..18]).is_none());
     }

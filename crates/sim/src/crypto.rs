@@ -39,7 +39,7 @@ impl TokenCipher {
 
     /// Encrypts `data` in place, block by block (SM4-ECB).
     pub fn encrypt_ecb(&self, data: &mut [u8]) -> Result<(), NotAligned> {
-        if data.len() % BLOCK != 0 {
+        if !data.len().is_multiple_of(BLOCK) {
             return Err(NotAligned(data.len()));
         }
         for block in data.chunks_exact_mut(BLOCK) {
@@ -50,7 +50,7 @@ impl TokenCipher {
 
     /// Decrypts `data` in place, block by block (SM4-ECB).
     pub fn decrypt_ecb(&self, data: &mut [u8]) -> Result<(), NotAligned> {
-        if data.len() % BLOCK != 0 {
+        if !data.len().is_multiple_of(BLOCK) {
             return Err(NotAligned(data.len()));
         }
         for block in data.chunks_exact_mut(BLOCK) {
@@ -67,7 +67,8 @@ impl TokenCipher {
         if blocks.peek().is_none() {
             // An empty input is "unaligned": it becomes one padding block.
             chain[0] = 0x80;
-            self.0.encrypt_block(GenericArray::from_mut_slice(&mut chain));
+            self.0
+                .encrypt_block(GenericArray::from_mut_slice(&mut chain));
         }
         while let Some(block) = blocks.next() {
             let mut padded = [0u8; BLOCK];
@@ -78,7 +79,8 @@ impl TokenCipher {
             for (c, p) in chain.iter_mut().zip(padded) {
                 *c ^= p;
             }
-            self.0.encrypt_block(GenericArray::from_mut_slice(&mut chain));
+            self.0
+                .encrypt_block(GenericArray::from_mut_slice(&mut chain));
             if blocks.peek().is_none() {
                 break;
             }
@@ -138,6 +140,7 @@ pub fn totp6(algorithm: HmacAlgorithm, seed: &[u8], time: u64, step: u64) -> Opt
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -174,8 +177,8 @@ mod tests {
         assert_eq!(
             data,
             [
-                0x68, 0x1E, 0xDF, 0x34, 0xD2, 0x06, 0x96, 0x5E, 0x86, 0xB3, 0xE9, 0x4F, 0x53,
-                0x6E, 0x42, 0x46
+                0x68, 0x1E, 0xDF, 0x34, 0xD2, 0x06, 0x96, 0x5E, 0x86, 0xB3, 0xE9, 0x4F, 0x53, 0x6E,
+                0x42, 0x46
             ]
         );
         c.decrypt_ecb(&mut data).unwrap();
