@@ -5,6 +5,7 @@ mod code;
 mod output;
 mod token;
 mod uri;
+mod vtoken;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,8 @@ enum Command {
     Burn(token::BurnArgs),
     /// Set the token's clock from the host (on restricted models this erases the seed).
     SyncClock(token::SyncClockArgs),
+    /// Serve the virtual token to a real pcscd through the vsmartcard vpcd driver.
+    VirtualToken(vtoken::VirtualTokenArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Info(args) => token::info(&args, trace),
         Command::Burn(args) => token::burn(&args, trace),
         Command::SyncClock(args) => token::sync_clock(&args, trace),
+        Command::VirtualToken(args) => vtoken::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,257 @@
+//! End-to-end tests through the real PC/SC stack: the `safeid` binary (built with the
+//! `pcsc` feature) -> libpcsclite -> pcscd -> vsmartcard vpcd -> the virtual token,
+//! served over vpcd's socket from this test process.
+//!
+//! They need the stack that `scripts/pcsc-stack.sh` starts (pcscd with vpcd in a private
+//! network namespace), so they are ignored by default; `scripts/test-all.sh` runs them
+//! with `--ignored --test-threads=1` inside that namespace (they share vpcd's ports).
+#![cfg(feature = "pcsc")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use safeid::sim::vpcd::{self, ServeOptions, VpcdHandle};
+use safeid::sim::{SystemClock, TokenSpec, VirtualToken};
+use serde_json::Value;
+
+const READER0: &str = "Virtual PCD 00 00";
+const URI: &str = "otpauth://totp/Example:alice@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Example";
+/// ASCII "12345678901234567890", the bytes of URI's secret.
+const URI_SEED_HEX: &str = "3132333435363738393031323334353637383930";
+
+fn binary() -> PathBuf {
+    // tests live in target/<profile>/deps; examples in target/<profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let bin = profile_dir.join("examples").join("safeid");
+    assert!(bin.exists(), "build the example first: {}", bin.display());
+    bin
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn stack_socket(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run these tests through scripts/pcsc-stack.sh")
+    })
+}
+
+fn safeid(args: &[&str]) -> Output {
+    safeid_with_socket(args, &stack_socket("SAFEID_TEST_PCSC_SOCKET"))
+}
+
+fn safeid_with_socket(args: &[&str], socket: &str) -> Output {
+    let out = Command::new(binary())
+        .args(args)
+        .env("PCSCLITE_CSOCK_NAME", socket)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ safeid {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+struct Placed {
+    handle: VpcdHandle,
+    token: Arc<Mutex<VirtualToken>>,
+}
+
+/// Puts a virtual token on reader 0 and waits until vpcd has it.
+fn place(spec: TokenSpec, options: ServeOptions) -> Placed {
+    let token = Arc::new(Mutex::new(VirtualToken::new(spec, Arc::new(SystemClock))));
+    let handle = vpcd::serve(vpcd::default_addr(), Arc::clone(&token), options).unwrap();
+    assert!(
+        handle.wait_connected(Duration::from_secs(10)),
+        "vpcd did not accept the virtual token"
+    );
+    Placed { handle, token }
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        self.handle.remove_card();
+        // Let pcscd see the removal (it polls about every 400 ms) before the next test.
+        std::thread::sleep(Duration::from_millis(900));
+    }
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn info_reads_serial_model_and_drift() {
+    let mut spec = TokenSpec::token2("8659632000077");
+    spec.clock_offset = 42;
+    let _t = place(spec, ServeOptions::default());
+    let out = safeid(&["info", "--reader", READER0, "--json"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["serial"], "8659632000077");
+    assert_eq!(v["model"], "C302-i");
+    assert_eq!(v["restricted"], false);
+    let drift = v["drift"].as_i64().unwrap();
+    assert!((41..=43).contains(&drift), "drift {drift}");
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn burn_from_otpauth_uri_and_the_display_agrees() {
+    let mut spec = TokenSpec::token2("8659622000123");
+    spec.clock_offset = -3600;
+    let t = place(spec, ServeOptions::default());
+    let before = now();
+    let out = safeid(&["burn", "--reader", "00 00", "--yes", "--json", "--uri", URI]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["apdus"], 5);
+    assert_eq!(report["token"]["serial"], "8659622000123");
+    let drift = report["token"]["drift"].as_i64().unwrap();
+    assert!((-3601..=-3599).contains(&drift), "drift {drift}");
+
+    let state = t.token.lock().unwrap().state();
+    assert_eq!(state.seed_hex.as_deref(), Some(URI_SEED_HEX));
+    assert_eq!(state.config.step_s, 30);
+    assert_eq!(state.config.display_timeout_s, 30);
+    assert_eq!(state.config_writes, 1);
+    assert_eq!(state.seed_writes, 1);
+    // The clock was synced to the host.
+    let clock_set = report["clock_set_to"].as_u64().unwrap();
+    assert!(clock_set >= before && clock_set <= now());
+    assert!(state.clock.abs_diff(now()) <= 1);
+    // The code the token displays at the report's moment is the one safeid printed.
+    let at = report["expected"]["time"].as_u64().unwrap();
+    let display = t.token.lock().unwrap().display_code_at(at).unwrap();
+    assert_eq!(display, report["expected"]["current"].as_str().unwrap());
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn refused_key_stops_after_one_authenticate() {
+    // A Token2 serial, but this token's key is not the Token2 key.
+    let t = place(
+        TokenSpec::new("8659612000009", [0x5A; 16]),
+        ServeOptions::default(),
+    );
+    let out = safeid(&["burn", "--reader", READER0, "--yes", "--uri", URI]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("refused the access key"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing was written"));
+    let state = t.token.lock().unwrap().state();
+    assert_eq!(state.failed_auths, 1);
+    assert_eq!(state.seed_hex, None);
+    let auths = state.apdu_log.iter().filter(|e| e.ins == Some(0xCE)).count();
+    assert_eq!(auths, 1, "authenticate must never be retried");
+    assert_eq!(state.apdu_log.last().and_then(|e| e.ins), Some(0xCE));
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn token_removed_before_the_seed_gives_the_precise_error() {
+    let options = ServeOptions {
+        remove_at_ins: Some(0xC5),
+        ..ServeOptions::default()
+    };
+    let t = place(TokenSpec::token2("8659622000555"), options);
+    let out = safeid(&["burn", "--reader", READER0, "--yes", "--uri", URI]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("writing the seed failed"), "{err}");
+    assert!(err.contains("config written, seed not written"), "{err}");
+    assert!(err.contains("token is now blank"), "{err}");
+    let state = t.token.lock().unwrap().state();
+    assert_eq!(state.config_writes, 1);
+    assert_eq!(state.seed_hex, None, "restricted: the config write erased the seed");
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn two_readers_without_a_choice_are_listed() {
+    let out = safeid(&["info"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("several readers"), "{err}");
+    assert!(err.contains("Virtual PCD 00 00") && err.contains("Virtual PCD 00 01"));
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn no_card_on_the_reader_says_what_to_do() {
+    let started = Instant::now();
+    let out = safeid(&["info", "--reader", "00 01", "--wait", "1"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("place it face down on the reader"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "the wait is bounded");
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn pcscd_not_running_is_a_clear_error() {
+    let out = safeid_with_socket(
+        &["info", "--reader", "0"],
+        &stack_socket("SAFEID_TEST_PCSC_ABSENT_SOCKET"),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pcscd) is not running"), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn no_reader_is_a_clear_error() {
+    let out = safeid_with_socket(&["info"], &stack_socket("SAFEID_TEST_PCSC_EMPTY_SOCKET"));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no smart-card reader found"), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn virtual_token_command_serves_a_token_and_dumps_its_state() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("state.json");
+    let mut child = Command::new(binary())
+        .args(["virtual-token", "--port", "35964", "--serial", "8659600000321"])
+        .arg("--state-file")
+        .arg(&state_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = safeid(&[
+        "burn", "--reader", "Virtual PCD 00 01", "--wait", "10", "--yes", "--json", "--uri", URI,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "state").unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let live: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(live["serial"], "8659600000321");
+    assert_eq!(live["seed_hex"], URI_SEED_HEX);
+    writeln!(stdin, "quit").unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+
+    let dumped: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    assert_eq!(dumped["seed_hex"], URI_SEED_HEX);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&state_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the state file holds the seed");
+    std::thread::sleep(Duration::from_millis(900));
+}
