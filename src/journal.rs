@@ -591,7 +591,9 @@ impl Journal {
         match crate::export::open_new_secret(path) {
             Ok(file) => {
                 drop(file);
-                crate::export::sync_parent(path)?;
+                if options.fsync {
+                    crate::export::sync_parent(path)?;
+                }
                 created = true;
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -624,7 +626,7 @@ impl Journal {
                 time: now(),
             };
             journal.append_line(&header)?;
-        } else if valid_len < bytes.len() as u64 {
+        } else if valid_len < bytes.len() as u64 && options.fsync {
             journal.file.sync_all()?;
         }
         Ok((journal, rec))

@@ -101,6 +101,7 @@ pub fn write_graph_json(
 /// (`@contentId`, `assignTo`, `id`...) are ignored; the members this crate writes are
 /// checked, and serials must be unique.
 pub fn read_graph_json(text: &str) -> Result<Vec<TokenSeed>, ImportError> {
+    let text = crate::sources::strip_bom(text);
     let mut doc: Value = serde_json::from_str(text).map_err(|e| ImportError::Syntax {
         format: "JSON",
         line: e.line() as u64,

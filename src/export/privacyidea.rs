@@ -58,6 +58,7 @@ pub fn write_privacyidea_csv(records: &[TokenSeed]) -> Result<SecretString, Expo
 /// `# version: 2` file (user columns first) is refused. Every line must be a TOTP token:
 /// `serial, hex seed, totp[, digits (6 or 8, default 6)[, time step (30 or 60, default 30)]]`.
 pub fn read_privacyidea_csv(text: &str) -> Result<Vec<TokenSeed>, ImportError> {
+    let text = crate::sources::strip_bom(text);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let at = format!("line {}", i + 1);

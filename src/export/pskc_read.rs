@@ -79,6 +79,7 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, ()> {
 /// Reads a PSKC document into records (one per `KeyPackage`, keyed by
 /// `DeviceInfo/SerialNo`). The whole document must be valid before any record is returned.
 pub fn read_pskc(text: &str) -> Result<Vec<TokenSeed>, ImportError> {
+    let text = crate::sources::strip_bom(text);
     let mut reader = NsReader::from_str(text);
     let mut stack: Vec<String> = Vec::new();
     let mut drafts: Vec<Draft> = Vec::new();

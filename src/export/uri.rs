@@ -59,6 +59,7 @@ pub(crate) fn uri_for(r: &TokenSeed, options: &ExportOptions) -> SecretString {
 /// account is the serial, the issuer becomes the manufacturer. HOTP, SHA-512 and periods
 /// other than 30 or 60 are refused (the tokens cannot hold them).
 pub fn read_otpauth_uris(text: &str) -> Result<Vec<TokenSeed>, ImportError> {
+    let text = crate::sources::strip_bom(text);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

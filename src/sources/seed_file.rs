@@ -181,43 +181,40 @@ pub(crate) struct Row {
     pub(crate) fields: csv::StringRecord,
 }
 
-/// Reads all non-empty CSV rows (`#` comment lines skipped), collecting CSV errors.
+/// Reads the CSV rows, one per physical line: blank lines and lines starting with `#` are
+/// skipped, fields are split (quotes honoured) and trimmed by the `csv` crate. A record may
+/// not span lines (no field of a seed file holds a newline); that keeps line numbers exact,
+/// which the `csv` crate's positions are not around comments and CRLF ends.
 pub(crate) fn read_rows(text: &str, problems: &mut Vec<Problem>) -> Vec<Row> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                if record.iter().all(str::is_empty) {
-                    continue;
-                }
-                let line = record.position().map_or(line, csv::Position::line);
-                rows.push(Row {
-                    line,
-                    fields: record.clone(),
-                });
-            }
-            Err(e) => {
-                // The csv error text is not used: it is not needed and must not carry data.
-                let line = e.position().map_or(line, csv::Position::line);
-                push(problems, line, ProblemKind::Csv);
-                if problems.len() >= MAX_PROBLEMS
-                    || !matches!(e.kind(), csv::ErrorKind::Utf8 { .. })
-                {
-                    break;
-                }
-            }
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = i as u64 + 1;
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(raw.as_bytes());
+        let mut fields = csv::StringRecord::new();
+        match reader.read_record(&mut fields) {
+            Ok(true) => rows.push(Row { line, fields }),
+            // The csv error text is not used: it is not needed and must not carry data.
+            Ok(false) | Err(_) => push(problems, line, ProblemKind::Csv),
+        }
+        if problems.len() >= MAX_PROBLEMS {
+            break;
         }
     }
     rows
+}
+
+/// Drops a leading UTF-8 byte order mark (spreadsheet programs write one).
+pub(crate) fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 pub(crate) fn push(problems: &mut Vec<Problem>, line: u64, kind: ProblemKind) {
@@ -253,6 +250,7 @@ impl SeedFile {
     /// header when its first field contains `serial`), every row checked, duplicate serials
     /// refused. Any problem refuses the whole file.
     pub fn parse_with(text: &str, options: &SeedFileOptions) -> Result<Self, SeedFileError> {
+        let text = strip_bom(text);
         let mut problems = Vec::new();
         let rows = read_rows(text, &mut problems);
         let (layout, parsed) = match rows.first() {
