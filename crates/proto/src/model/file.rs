@@ -1,30 +1,34 @@
 //! The model table file format (TOML or JSON), row by row, with errors that name the
 //! row and never contain a key.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Model;
 use crate::error::{ModelTableError, ProtoError};
 use crate::keys::AccessKey;
 
-/// The fields of a row other than `key`, which is taken out by hand first so that no
-/// parser error can quote it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Row {
-    prefix: String,
-    name: String,
-    manufacturer: String,
-    #[serde(default = "restricted_by_default")]
-    restricted: bool,
-    #[serde(default)]
-    key_env: Option<String>,
-}
+/// The fields a row may have.
+const FIELDS: [&str; 6] = [
+    "prefix",
+    "name",
+    "manufacturer",
+    "restricted",
+    "key",
+    "key_env",
+];
 
-/// Unknown restrictedness is treated as restricted (PROTOCOL.md section 4).
-fn restricted_by_default() -> bool {
-    true
+/// Longest accepted prefix: serials seen are 13 and 14 characters. The bound also keeps a
+/// key pasted into the wrong field out of row labels.
+const MAX_PREFIX: usize = 16;
+
+/// A field name for an error message; hidden if it could be a pasted key.
+fn shown(name: &str) -> String {
+    let hex_digits = name.bytes().filter(u8::is_ascii_hexdigit).count();
+    if hex_digits >= 16 {
+        safeid_secret::REDACTED.to_string()
+    } else {
+        format!("`{name}`")
+    }
 }
 
 /// 1-based line and column of a byte offset.
@@ -78,7 +82,8 @@ fn from_value(value: Value) -> Result<Vec<Model>, ProtoError> {
     let rows = top.remove("model");
     if let Some(extra) = top.keys().next() {
         return Err(ModelTableError::Shape(format!(
-            "unknown top-level field `{extra}`, only `model` rows are allowed"
+            "unknown top-level field {}, only `model` rows are allowed",
+            shown(extra)
         ))
         .into());
     }
@@ -117,6 +122,12 @@ fn row_error(row: &str, reason: impl Into<String>) -> ProtoError {
     .into()
 }
 
+fn valid_prefix(prefix: &str) -> bool {
+    (1..=MAX_PREFIX).contains(&prefix.len()) && prefix.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Reads one row by hand rather than through serde, whose messages quote the values
+/// (a key pasted into the wrong field would end up in the error).
 fn parse_row(number: usize, row: Value) -> Result<Model, ProtoError> {
     let Value::Object(mut fields) = row else {
         return Err(row_error(
@@ -124,20 +135,58 @@ fn parse_row(number: usize, row: Value) -> Result<Model, ProtoError> {
             "expected a table of fields",
         ));
     };
-    let label = row_label(number, fields.get("prefix").and_then(Value::as_str));
-    let key = take_key(&label, &mut fields)?;
-    let row: Row = serde_json::from_value(Value::Object(fields))
-        .map_err(|err| row_error(&label, err.to_string()))?;
-    if row.prefix.is_empty() || !row.prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    let prefix = fields
+        .get("prefix")
+        .and_then(Value::as_str)
+        .filter(|p| valid_prefix(p));
+    let label = row_label(number, prefix);
+    if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(row_error(
             &label,
-            "prefix must be non-empty ASCII letters and digits",
+            format!(
+                "unknown field {}, expected one of {}",
+                shown(unknown),
+                FIELDS.join(", ")
+            ),
         ));
     }
-    if row.name.trim().is_empty() || row.manufacturer.trim().is_empty() {
+    let key = take_key(&label, &mut fields)?;
+    let mut text = |field: &str| match fields.remove(field) {
+        Some(Value::String(value)) => Ok(Some(value)),
+        None => Ok(None),
+        Some(_) => Err(row_error(
+            &label,
+            format!("field `{field}` must be a string"),
+        )),
+    };
+    let required = |value: Option<String>, field: &str| {
+        value.ok_or_else(|| row_error(&label, format!("missing field `{field}`")))
+    };
+    let prefix = required(text("prefix")?, "prefix")?;
+    let name = required(text("name")?, "name")?;
+    let manufacturer = required(text("manufacturer")?, "manufacturer")?;
+    let key_env = text("key_env")?;
+    let restricted = match fields.remove("restricted") {
+        // Unknown restrictedness is treated as restricted (PROTOCOL.md section 4).
+        None => true,
+        Some(Value::Bool(value)) => value,
+        Some(_) => {
+            return Err(row_error(
+                &label,
+                "field `restricted` must be true or false",
+            ));
+        }
+    };
+    if !valid_prefix(&prefix) {
+        return Err(row_error(
+            &label,
+            format!("prefix must be 1 to {MAX_PREFIX} ASCII letters and digits"),
+        ));
+    }
+    if name.trim().is_empty() || manufacturer.trim().is_empty() {
         return Err(row_error(&label, "name and manufacturer must not be empty"));
     }
-    if let Some(var) = &row.key_env {
+    if let Some(var) = &key_env {
         if key.is_some() {
             return Err(row_error(&label, "give `key` or `key_env`, not both"));
         }
@@ -159,12 +208,12 @@ fn parse_row(number: usize, row: Value) -> Result<Model, ProtoError> {
         }
     }
     Ok(Model {
-        prefix: row.prefix,
-        name: row.name,
-        manufacturer: row.manufacturer,
-        restricted: row.restricted,
+        prefix,
+        name,
+        manufacturer,
+        restricted,
         key,
-        key_env: row.key_env,
+        key_env,
     })
 }
 
