@@ -16,14 +16,23 @@ fn golden(name: &str) -> String {
 }
 
 fn kinds(text: &str) -> Vec<(u64, ProblemKind)> {
-    SeedFile::parse(text).unwrap_err().problems.into_iter().map(|p| (p.line, p.kind)).collect()
+    SeedFile::parse(text)
+        .unwrap_err()
+        .problems
+        .into_iter()
+        .map(|p| (p.line, p.kind))
+        .collect()
 }
 
 #[test]
 fn vendor_base32_with_spaces_padding_case_quotes_and_comments() {
     let file = SeedFile::parse(&golden("vendor_base32.csv")).unwrap();
     assert_eq!(file.layout(), SeedFileLayout::Vendor { header: false });
-    let got: Vec<_> = file.rows().iter().map(|r| (r.line, r.encoding, r.seed.serial.as_str())).collect();
+    let got: Vec<_> = file
+        .rows()
+        .iter()
+        .map(|r| (r.line, r.encoding, r.seed.serial.as_str()))
+        .collect();
     assert_eq!(
         got,
         [
@@ -32,21 +41,43 @@ fn vendor_base32_with_spaces_padding_case_quotes_and_comments() {
             (5, SecretEncoding::Base32, "8659600000003"),
         ]
     );
-    assert_eq!(file.seed_for("8659612000001").unwrap().secret.expose(), RFC4226);
-    assert_eq!(file.seed_for(" 8659622000002 ").unwrap().secret.expose(), b"foobar");
-    assert_eq!(file.seed_for("8659600000003").unwrap().secret.expose(), RFC6238_SHA256);
+    assert_eq!(
+        file.seed_for("8659612000001").unwrap().secret.expose(),
+        RFC4226
+    );
+    assert_eq!(
+        file.seed_for(" 8659622000002 ").unwrap().secret.expose(),
+        b"foobar"
+    );
+    assert_eq!(
+        file.seed_for("8659600000003").unwrap().secret.expose(),
+        RFC6238_SHA256
+    );
     assert!(file.seed_for("8659600000004").is_none());
-    assert!(file.seed_for("865960000000").is_none(), "no prefix matching");
+    assert!(
+        file.seed_for("865960000000").is_none(),
+        "no prefix matching"
+    );
 }
 
 #[test]
 fn vendor_hex_with_header_and_crlf() {
     let file = SeedFile::parse(&golden("vendor_hex_header.csv")).unwrap();
     assert_eq!(file.layout(), SeedFileLayout::Vendor { header: true });
-    assert!(file.rows().iter().all(|r| r.encoding == SecretEncoding::Hex));
+    assert!(
+        file.rows()
+            .iter()
+            .all(|r| r.encoding == SecretEncoding::Hex)
+    );
     assert_eq!(file.rows()[0].line, 2);
-    assert_eq!(file.seed_for("8659612000001").unwrap().secret.expose(), RFC4226);
-    assert_eq!(file.seed_for("8659622000002").unwrap().secret.expose(), b"foobar");
+    assert_eq!(
+        file.seed_for("8659612000001").unwrap().secret.expose(),
+        RFC4226
+    );
+    assert_eq!(
+        file.seed_for("8659622000002").unwrap().secret.expose(),
+        b"foobar"
+    );
 }
 
 #[test]
@@ -55,15 +86,28 @@ fn entra_with_upn_bom_and_crlf() {
     assert_eq!(file.layout(), SeedFileLayout::Entra { upn: true });
     let a = file.seed_for("8659612000001").unwrap();
     assert_eq!(a.secret.expose(), RFC4226);
-    assert_eq!((a.upn.as_deref(), a.period), (Some("alice@example.com"), 30));
-    assert_eq!((a.manufacturer.as_deref(), a.model.as_deref()), (Some("Token2"), Some("OTPC-P1-i")));
+    assert_eq!(
+        (a.upn.as_deref(), a.period),
+        (Some("alice@example.com"), 30)
+    );
+    assert_eq!(
+        (a.manufacturer.as_deref(), a.model.as_deref()),
+        (Some("Token2"), Some("OTPC-P1-i"))
+    );
     let b = file.seed_for("8659622000002").unwrap();
-    assert_eq!((b.secret.expose(), b.upn.as_deref(), b.period), (&b"foobar"[..], None, 60));
+    assert_eq!(
+        (b.secret.expose(), b.upn.as_deref(), b.period),
+        (&b"foobar"[..], None, 60)
+    );
 }
 
 #[test]
 fn entra_without_upn_and_empty_interval_uses_the_default() {
-    let options = SeedFileOptions { period: 60, hash: HashFunction::Sha256, ..SeedFileOptions::default() };
+    let options = SeedFileOptions {
+        period: 60,
+        hash: HashFunction::Sha256,
+        ..SeedFileOptions::default()
+    };
     let file = SeedFile::parse_with(&golden("entra_no_upn.csv"), &options).unwrap();
     assert_eq!(file.layout(), SeedFileLayout::Entra { upn: false });
     assert_eq!(file.seed_for("8659612000001").unwrap().period, 30);
@@ -78,14 +122,41 @@ fn malformed_rows_are_all_reported_with_line_numbers() {
     let got: Vec<_> = err.problems.iter().map(|p| p.line).collect();
     assert_eq!(got, [3, 4, 5, 6, 8, 9]);
     let k: Vec<_> = err.problems.iter().map(|p| &p.kind).collect();
-    assert_eq!(k[0], &ProblemKind::FieldCount { expected: 2, found: 1 });
+    assert_eq!(
+        k[0],
+        &ProblemKind::FieldCount {
+            expected: 2,
+            found: 1
+        }
+    );
     assert_eq!(k[1], &ProblemKind::EmptySerial);
-    assert!(matches!(k[2], ProblemKind::Secret(SecretTextError::NotBase32(_))));
-    assert_eq!(k[3], &ProblemKind::FieldCount { expected: 2, found: 3 });
-    assert_eq!(k[4], &ProblemKind::DuplicateSerial { serial: "8659612000001".into(), first_line: 2 });
-    assert_eq!(k[5], &ProblemKind::Secret(SecretTextError::Length { bytes: 70 }));
+    assert!(matches!(
+        k[2],
+        ProblemKind::Secret(SecretTextError::NotBase32(_))
+    ));
+    assert_eq!(
+        k[3],
+        &ProblemKind::FieldCount {
+            expected: 2,
+            found: 3
+        }
+    );
+    assert_eq!(
+        k[4],
+        &ProblemKind::DuplicateSerial {
+            serial: "8659612000001".into(),
+            first_line: 2
+        }
+    );
+    assert_eq!(
+        k[5],
+        &ProblemKind::Secret(SecretTextError::Length { bytes: 70 })
+    );
     let message = err.to_string();
-    assert!(message.contains("line 5:") && message.contains("nothing is burned"), "{message}");
+    assert!(
+        message.contains("line 5:") && message.contains("nothing is burned"),
+        "{message}"
+    );
     for secret in ["SECRETMARK", "GEZDGNBV", "MZXW6YTBOI"] {
         assert!(!message.contains(secret), "secret text in {message}");
         assert!(!format!("{err:?}").contains(secret), "secret text in Debug");
@@ -98,7 +169,10 @@ fn table_of_small_cases() {
     let ok: &[(&str, SecretEncoding)] = &[
         ("1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", SecretEncoding::Base32),
         ("1,gezdgnbvgy3tqojqgezdgnbvgy3tqojq", SecretEncoding::Base32),
-        ("1,3132333435363738393031323334353637383930", SecretEncoding::Hex),
+        (
+            "1,3132333435363738393031323334353637383930",
+            SecretEncoding::Hex,
+        ),
         ("serial,seed\n1,MZXW6YTBOI======", SecretEncoding::Base32),
         ("Serial No,key\n1,31 32 33 34", SecretEncoding::Hex),
         // An ambiguous row (only 2-7 and a-f) settled by an unambiguous hex row.
@@ -114,21 +188,57 @@ fn table_of_small_cases() {
     let bad: &[(&str, Vec<(u64, ProblemKind)>)] = &[
         ("", vec![(0, ProblemKind::NoRows)]),
         ("serial,secret\n", vec![(0, ProblemKind::NoRows)]),
-        ("1,2a2b", vec![(1, ProblemKind::Secret(SecretTextError::Ambiguous))]),
+        (
+            "1,2a2b",
+            vec![(1, ProblemKind::Secret(SecretTextError::Ambiguous))],
+        ),
         ("1,", vec![(1, ProblemKind::Secret(SecretTextError::Empty))]),
-        ("1,0", vec![(1, ProblemKind::Secret(SecretTextError::Neither))]),
-        ("1,MZXW6YTBOI\n2,00ff", vec![(2, ProblemKind::MixedEncodings { base32_line: 1, hex_line: 2 })]),
+        (
+            "1,0",
+            vec![(1, ProblemKind::Secret(SecretTextError::Neither))],
+        ),
+        (
+            "1,MZXW6YTBOI\n2,00ff",
+            vec![(
+                2,
+                ProblemKind::MixedEncodings {
+                    base32_line: 1,
+                    hex_line: 2,
+                },
+            )],
+        ),
         ("1\u{7},MZXW6YTBOI", vec![(1, ProblemKind::BadSerial)]),
         (
             "serial number,secret key,colour\n1,MZXW6YTBOI,red",
             vec![(1, ProblemKind::UnknownColumn("colour".into()))],
         ),
-        ("serial number,secret key,Secret Key\n", vec![(1, ProblemKind::DuplicateColumn("secret key".into()))]),
-        ("serial number,secret key,time interval\n1,MZXW6YTBOI,45", vec![(2, ProblemKind::BadInterval("45".into()))]),
-        ("serial number,secret key\n1,3132", vec![(2, ProblemKind::Secret(SecretTextError::NotBase32(
-            safeid::otpauth::Base32Error::Character { position: 1 },
-        )))]),
-        ("serial number,secret key\n1", vec![(2, ProblemKind::FieldCount { expected: 2, found: 1 })]),
+        (
+            "serial number,secret key,Secret Key\n",
+            vec![(1, ProblemKind::DuplicateColumn("secret key".into()))],
+        ),
+        (
+            "serial number,secret key,time interval\n1,MZXW6YTBOI,45",
+            vec![(2, ProblemKind::BadInterval("45".into()))],
+        ),
+        (
+            "serial number,secret key\n1,3132",
+            vec![(
+                2,
+                ProblemKind::Secret(SecretTextError::NotBase32(
+                    safeid::otpauth::Base32Error::Character { position: 1 },
+                )),
+            )],
+        ),
+        (
+            "serial number,secret key\n1",
+            vec![(
+                2,
+                ProblemKind::FieldCount {
+                    expected: 2,
+                    found: 1,
+                },
+            )],
+        ),
     ];
     for (text, want) in bad {
         assert_eq!(&kinds(text), want, "{text:?}");
@@ -137,10 +247,16 @@ fn table_of_small_cases() {
 
 #[test]
 fn forced_encoding_settles_ambiguous_files() {
-    let options = SeedFileOptions { encoding: Some(SecretEncoding::Hex), ..SeedFileOptions::default() };
+    let options = SeedFileOptions {
+        encoding: Some(SecretEncoding::Hex),
+        ..SeedFileOptions::default()
+    };
     let file = SeedFile::parse_with("1,2a2b\n2,3c3d", &options).unwrap();
     assert_eq!(file.seed_for("1").unwrap().secret.expose(), &[0x2a, 0x2b]);
-    let options = SeedFileOptions { encoding: Some(SecretEncoding::Base32), ..SeedFileOptions::default() };
+    let options = SeedFileOptions {
+        encoding: Some(SecretEncoding::Base32),
+        ..SeedFileOptions::default()
+    };
     let file = SeedFile::parse_with("1,2a2b2c2d", &options).unwrap();
     assert_eq!(file.rows()[0].encoding, SecretEncoding::Base32);
     assert_eq!(file.seed_for("1").unwrap().secret.len(), 5);

@@ -272,10 +272,10 @@ fn build(d: Draft) -> Result<TokenSeed, String> {
             .filter(|n| (6..=8).contains(n))
             .ok_or("ResponseFormat Length is not 6, 7 or 8")?,
     };
-    if let Some(enc) = d.encoding.as_deref() {
-        if enc.trim() != "DECIMAL" {
-            return Err("ResponseFormat Encoding is not DECIMAL".into());
-        }
+    if let Some(enc) = d.encoding.as_deref()
+        && enc.trim() != "DECIMAL"
+    {
+        return Err("ResponseFormat Encoding is not DECIMAL".into());
     }
     let hash = match d.suite.as_deref() {
         None | Some("") => HashFunction::Sha1,

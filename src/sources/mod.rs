@@ -13,11 +13,11 @@ use safeid_secret::SecretBytes;
 use thiserror::Error;
 
 pub use entra_csv::ENTRA_COLUMNS;
-pub(crate) use seed_file::strip_bom;
 pub use secret_text::{
     MAX_SEED_BYTES, SecretEncoding, SecretTextError, check_length, decode_secret,
     detect_and_decode, parse_manual_secret,
 };
+pub(crate) use seed_file::strip_bom;
 pub use seed_file::{
     MAX_PROBLEMS, MAX_SERIAL_LEN, Problem, ProblemKind, SeedFile, SeedFileError, SeedFileLayout,
     SeedFileOptions, SeedRow, check_serial,

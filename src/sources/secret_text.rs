@@ -94,7 +94,9 @@ fn compact(text: &str) -> Zeroizing<String> {
 }
 
 fn can_be_hex(compact: &str) -> bool {
-    !compact.is_empty() && compact.len() % 2 == 0 && compact.bytes().all(|b| b.is_ascii_hexdigit())
+    !compact.is_empty()
+        && compact.len().is_multiple_of(2)
+        && compact.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Classifies a secret text (whitespace ignored).

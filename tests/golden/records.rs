@@ -12,8 +12,11 @@ use safeid::secret::SecretBytes;
 
 /// SHA-1, 30 s, with a user.
 pub fn a() -> TokenSeed {
-    let mut r = TokenSeed::new("8659612000001", SecretBytes::from(b"12345678901234567890".to_vec()))
-        .with_model("Token2", "OTPC-P1-i");
+    let mut r = TokenSeed::new(
+        "8659612000001",
+        SecretBytes::from(b"12345678901234567890".to_vec()),
+    )
+    .with_model("Token2", "OTPC-P1-i");
     r.upn = Some("alice@example.com".into());
     r
 }
