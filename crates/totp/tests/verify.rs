@@ -138,12 +138,13 @@ fn hotp_look_ahead_returns_the_matched_counter() {
 fn collision(hotp: &Hotp, limit: u64, even_distance: bool) -> (u64, u64) {
     let mut seen = HashMap::new();
     for counter in 0..limit {
-        if let Some(&earlier) = seen.get(&hotp.code(counter).value()) {
-            if !even_distance || (counter - earlier) % 2 == 0 {
-                return (earlier, counter);
-            }
+        let value = hotp.code(counter).value();
+        if let Some(&earlier) = seen.get(&value)
+            && (!even_distance || (counter - earlier) % 2 == 0)
+        {
+            return (earlier, counter);
         }
-        seen.insert(hotp.code(counter).value(), counter);
+        seen.insert(value, counter);
     }
     panic!("no collision below {limit}");
 }
