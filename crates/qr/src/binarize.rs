@@ -1,0 +1,96 @@
+//! Cheap image transforms used by the decoding passes: Otsu's global threshold and a 2x2
+//! box downscale.
+
+use image::GrayImage;
+
+/// Otsu's threshold over the histogram of `image`: pixels `<= t` are the dark class.
+pub fn otsu(image: &GrayImage) -> u8 {
+    let mut hist = [0u64; 256];
+    for &p in image.as_raw() {
+        hist[usize::from(p)] += 1;
+    }
+    otsu_from_histogram(&hist)
+}
+
+/// Otsu's method on a 256-bin histogram (maximises the between-class variance).
+pub fn otsu_from_histogram(hist: &[u64; 256]) -> u8 {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return 127;
+    }
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| i as f64 * n as f64)
+        .sum();
+    let (mut weight_dark, mut sum_dark) = (0f64, 0f64);
+    let (mut best, mut best_var) = (127u8, -1f64);
+    for (t, &n) in hist.iter().enumerate() {
+        weight_dark += n as f64;
+        if weight_dark == 0.0 {
+            continue;
+        }
+        let weight_light = total as f64 - weight_dark;
+        if weight_light == 0.0 {
+            break;
+        }
+        sum_dark += t as f64 * n as f64;
+        let mean_dark = sum_dark / weight_dark;
+        let mean_light = (sum_all - sum_dark) / weight_light;
+        let var = weight_dark * weight_light * (mean_dark - mean_light).powi(2);
+        if var > best_var {
+            best_var = var;
+            best = t as u8;
+        }
+    }
+    best
+}
+
+/// Halves both dimensions by averaging 2x2 blocks (the last odd row/column is dropped).
+pub fn downscale2(image: &GrayImage) -> GrayImage {
+    let (w, h) = (image.width() / 2, image.height() / 2);
+    let src = image.as_raw();
+    let sw = image.width() as usize;
+    let mut out = Vec::with_capacity(w as usize * h as usize);
+    for y in 0..h as usize {
+        let r0 = &src[2 * y * sw..];
+        let r1 = &src[(2 * y + 1) * sw..];
+        for x in 0..w as usize {
+            let s = u16::from(r0[2 * x])
+                + u16::from(r0[2 * x + 1])
+                + u16::from(r1[2 * x])
+                + u16::from(r1[2 * x + 1]);
+            out.push(((s + 2) / 4) as u8);
+        }
+    }
+    GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(0, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn otsu_splits_two_peaks() {
+        let mut hist = [0u64; 256];
+        hist[40] = 1000;
+        hist[200] = 3000;
+        let t = otsu_from_histogram(&hist);
+        assert!((40..200).contains(&t), "threshold {t}");
+    }
+
+    #[test]
+    fn otsu_of_flat_image_does_not_panic() {
+        let img = GrayImage::from_pixel(10, 10, image::Luma([77]));
+        let _ = otsu(&img);
+        assert_eq!(otsu_from_histogram(&[0; 256]), 127);
+    }
+
+    #[test]
+    fn downscale_averages_blocks() {
+        let img = GrayImage::from_raw(3, 2, vec![0, 100, 9, 200, 100, 9]).unwrap_or_default();
+        let small = downscale2(&img);
+        assert_eq!(small.dimensions(), (1, 1));
+        assert_eq!(small.as_raw(), &vec![100]);
+    }
+}

@@ -1,0 +1,69 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong while loading, decoding, capturing or generating.
+///
+/// No variant carries decoded text: QR payloads here are usually `otpauth://` URIs that hold
+/// a secret, so they never reach an error message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QrError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file that was being read.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is larger than [`Limits::max_file_bytes`](crate::Limits::max_file_bytes).
+    #[error("file is {size} bytes, more than the limit of {max} bytes")]
+    FileTooLarge {
+        /// The size of the file.
+        size: u64,
+        /// The limit in force.
+        max: u64,
+    },
+    /// The bytes are not an image in a supported format (PNG, JPEG, BMP, GIF, WebP, TIFF).
+    #[error("not an image in a supported format (PNG, JPEG, BMP, GIF, WebP, TIFF)")]
+    UnknownFormat,
+    /// The image header announces dimensions beyond the limits.
+    #[error("image is {width}x{height} pixels, beyond the limits ({limit})")]
+    TooLarge {
+        /// Width announced by the header.
+        width: u32,
+        /// Height announced by the header.
+        height: u32,
+        /// Which limit was hit.
+        limit: &'static str,
+    },
+    /// The image decoder refused the data (truncated, corrupt, over the memory limit).
+    #[error("cannot decode image: {0}")]
+    Image(String),
+    /// Decoding did not finish before [`Limits::deadline`](crate::Limits::deadline).
+    #[error("QR decoding did not finish within {0:?}")]
+    Deadline(Duration),
+    /// Screen capture failed (no display, protocol error, unsupported session).
+    #[error("screen capture: {0}")]
+    Screen(String),
+    /// A Wayland session without an X server (XWayland) to capture from.
+    #[error(
+        "Wayland without X: screen capture is not supported yet; save a screenshot and scan the file instead"
+    )]
+    WaylandUnsupported,
+    /// The text does not fit in a QR code, or the PNG could not be encoded.
+    #[error("cannot generate QR code: {0}")]
+    Generate(String),
+}
+
+impl From<image::ImageError> for QrError {
+    fn from(e: image::ImageError) -> Self {
+        match e {
+            image::ImageError::Unsupported(_) => QrError::UnknownFormat,
+            image::ImageError::Limits(l) => QrError::Image(format!("limit exceeded: {l}")),
+            other => QrError::Image(other.to_string()),
+        }
+    }
+}

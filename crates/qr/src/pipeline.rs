@@ -1,0 +1,217 @@
+//! The multi-pass decoding pipeline over 8-bit luma, run on a worker thread with a deadline.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use image::GrayImage;
+use safeid_secret::SecretString;
+
+use crate::binarize::{downscale2, otsu};
+use crate::{Limits, QrError};
+
+/// One QR code found in an image.
+///
+/// `Debug` does not show the text: payloads are usually `otpauth://` URIs with a secret.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The payload as text (invalid UTF-8 sequences replaced by U+FFFD, see `utf8`).
+    pub text: SecretString,
+    /// Whether the payload was valid UTF-8 (false: `text` is a lossy conversion).
+    pub utf8: bool,
+    /// Which pass found it, e.g. `"rqrr-otsu"` or `"rqrr-adaptive-inverted"`.
+    pub decoder: &'static str,
+    /// Corners of the code in image pixels: top-left, top-right, bottom-right, bottom-left
+    /// (as the code is oriented, so a rotated code has rotated corners).
+    pub bounds: [(i32, i32); 4],
+}
+
+/// How a pass turns luma into the black/white bitmap rqrr searches.
+#[derive(Debug, Clone, Copy)]
+enum Binarize {
+    /// Global Otsu threshold; `inverted` looks for light-on-dark codes.
+    Otsu { inverted: bool },
+    /// rqrr's own adaptive (moving-average) threshold.
+    Adaptive { inverted: bool },
+}
+
+/// One pass of the pipeline.
+#[derive(Debug, Clone, Copy)]
+struct Pass {
+    name: &'static str,
+    binarize: Binarize,
+    /// Work on the image halved in both dimensions (blurred or large-module codes).
+    half: bool,
+}
+
+/// The passes in order: cheapest and most often successful first.
+const PASSES: &[Pass] = &[
+    Pass {
+        name: "rqrr-otsu",
+        binarize: Binarize::Otsu { inverted: false },
+        half: false,
+    },
+    Pass {
+        name: "rqrr-otsu-inverted",
+        binarize: Binarize::Otsu { inverted: true },
+        half: false,
+    },
+    Pass {
+        name: "rqrr-adaptive",
+        binarize: Binarize::Adaptive { inverted: false },
+        half: false,
+    },
+    Pass {
+        name: "rqrr-adaptive-inverted",
+        binarize: Binarize::Adaptive { inverted: true },
+        half: false,
+    },
+    Pass {
+        name: "rqrr-half-otsu",
+        binarize: Binarize::Otsu { inverted: false },
+        half: true,
+    },
+    Pass {
+        name: "rqrr-half-otsu-inverted",
+        binarize: Binarize::Otsu { inverted: true },
+        half: true,
+    },
+];
+
+/// What one pass saw.
+#[derive(Default)]
+struct PassResult {
+    found: Vec<Found>,
+    /// Grids that were detected but did not decode.
+    failed_grids: usize,
+    /// The decoder panicked (a bug in it; the pass is abandoned).
+    panicked: bool,
+}
+
+/// Decodes every QR code in a luma image.
+///
+/// The passes run on a worker thread; if they do not finish within `limits.deadline` the
+/// call returns [`QrError::Deadline`] and the worker is told to stop at its next check.
+/// A panic inside a decoder is caught and only ends that pass.
+pub fn decode_luma(image: GrayImage, limits: &Limits) -> Result<Vec<Found>, QrError> {
+    limits.check_dimensions(image.width(), image.height())?;
+    let deadline = Instant::now() + limits.deadline;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let worker_cancel = Arc::clone(&cancel);
+    let (tx, rx) = mpsc::sync_channel(1);
+    let handle = std::thread::Builder::new()
+        .name("safeid-qr-decode".into())
+        .spawn(move || {
+            let found = run_passes(&image, &worker_cancel, deadline);
+            // The receiver is gone only after a timeout; nothing left to do then.
+            let _ = tx.send(found);
+        })
+        .map_err(|e| QrError::Image(format!("cannot start the decoder thread: {e}")))?;
+    match rx.recv_timeout(limits.deadline) {
+        Ok(found) => {
+            let _ = handle.join();
+            Ok(found)
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            cancel.store(true, Ordering::Relaxed);
+            Err(QrError::Deadline(limits.deadline))
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            // A panic outside the guarded decoder calls is a bug of this crate: surface it.
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => Err(QrError::Image(
+                "the decoder thread ended without a result".into(),
+            )),
+        },
+    }
+}
+
+/// Runs the passes until one finds codes and leaves no detected grid undecoded.
+fn run_passes(image: &GrayImage, cancel: &AtomicBool, deadline: Instant) -> Vec<Found> {
+    let mut all: Vec<Found> = Vec::new();
+    let mut half: Option<GrayImage> = None;
+    for pass in PASSES {
+        if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
+            break;
+        }
+        let result = if pass.half {
+            if image.width() < 64 || image.height() < 64 {
+                continue;
+            }
+            let small = half.get_or_insert_with(|| downscale2(image));
+            let mut r = run_pass(small, pass);
+            for f in &mut r.found {
+                for p in &mut f.bounds {
+                    *p = (p.0.saturating_mul(2), p.1.saturating_mul(2));
+                }
+            }
+            r
+        } else {
+            run_pass(image, pass)
+        };
+        merge(&mut all, result.found);
+        // Stop early once codes are known and this pass left nothing half-seen; a grid that
+        // was detected but did not decode (or a panic) means another pass may still help.
+        if !all.is_empty() && result.failed_grids == 0 && !result.panicked {
+            break;
+        }
+    }
+    all
+}
+
+/// Appends the codes whose payload is not already known (several passes find the same code).
+pub(crate) fn merge(all: &mut Vec<Found>, found: Vec<Found>) {
+    for f in found {
+        if all.iter().all(|a| a.text != f.text) {
+            all.push(f);
+        }
+    }
+}
+
+/// One rqrr detection and decoding pass, with panics caught.
+fn run_pass(image: &GrayImage, pass: &Pass) -> PassResult {
+    catch_unwind(AssertUnwindSafe(|| run_pass_unguarded(image, pass))).unwrap_or(PassResult {
+        panicked: true,
+        ..PassResult::default()
+    })
+}
+
+fn run_pass_unguarded(image: &GrayImage, pass: &Pass) -> PassResult {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let raw = image.as_raw();
+    let mut prepared = match pass.binarize {
+        Binarize::Otsu { inverted } => {
+            let t = otsu(image);
+            rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| (raw[y * w + x] <= t) != inverted)
+        }
+        Binarize::Adaptive { inverted } => {
+            let flip = if inverted { 255 } else { 0 };
+            rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| raw[y * w + x] ^ flip)
+        }
+    };
+    let mut result = PassResult::default();
+    for grid in prepared.detect_grids() {
+        let mut payload = Vec::new();
+        match grid.decode_to(&mut payload) {
+            Ok(_) => {
+                let (text, utf8) = match String::from_utf8(payload) {
+                    Ok(s) => (s, true),
+                    Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+                };
+                result.found.push(Found {
+                    text: SecretString::new(text),
+                    utf8,
+                    decoder: pass.name,
+                    bounds: grid.bounds.map(|p| (p.x, p.y)),
+                });
+            }
+            Err(_) => {
+                safeid_secret::wipe(&mut payload);
+                result.failed_grids += 1;
+            }
+        }
+    }
+    result
+}

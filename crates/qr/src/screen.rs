@@ -1,0 +1,233 @@
+//! Screen capture of every monitor, for `safeid scan` without an image file.
+//!
+//! X11 (and XWayland) is captured through x11rb's pure-Rust connection: every screen of the
+//! display (`-screen 0`, `-screen 1`, ...) and, within each, every RandR monitor (or the
+//! whole root window when RandR is missing). Native Wayland sessions without X are not
+//! supported yet ([`QrError::WaylandUnsupported`]); the xdg-desktop-portal screenshot API
+//! would need a D-Bus client, left for later.
+
+use image::RgbImage;
+use x11rb::connection::Connection;
+use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, Screen, Visualtype};
+use x11rb::rust_connection::RustConnection;
+
+use crate::{Found, Limits, QrError};
+
+/// One captured monitor.
+#[derive(Clone)]
+pub struct Screenshot {
+    /// Where it came from, e.g. `":99 screen 0 monitor screen (1920x1080+0+0)"`.
+    pub name: String,
+    /// The pixels.
+    pub image: RgbImage,
+}
+
+impl std::fmt::Debug for Screenshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Screenshot")
+            .field("name", &self.name)
+            .field("width", &self.image.width())
+            .field("height", &self.image.height())
+            .finish()
+    }
+}
+
+/// A rectangle of one X screen to capture.
+struct Area {
+    name: String,
+    x: i16,
+    y: i16,
+    width: u16,
+    height: u16,
+}
+
+fn x_err(what: &str) -> impl Fn(&dyn std::fmt::Display) -> QrError + '_ {
+    move |e| QrError::Screen(format!("{what}: {e}"))
+}
+
+/// Captures every monitor of every screen of the X display named by `$DISPLAY`.
+///
+/// Errors: [`QrError::WaylandUnsupported`] when only `$WAYLAND_DISPLAY` is set,
+/// [`QrError::Screen`] when there is no display or the X server refuses.
+pub fn capture_all() -> Result<Vec<Screenshot>, QrError> {
+    let display = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
+    let Some(display) = display else {
+        if std::env::var_os("WAYLAND_DISPLAY").is_some() {
+            return Err(QrError::WaylandUnsupported);
+        }
+        return Err(QrError::Screen(
+            "no display: DISPLAY is not set (no X11 session)".into(),
+        ));
+    };
+    let (conn, _) =
+        x11rb::connect(Some(&display)).map_err(|e| x_err("cannot connect to the X server")(&e))?;
+    let mut shots = Vec::new();
+    for (index, screen) in conn.setup().roots.iter().enumerate() {
+        for area in areas(&conn, &display, index, screen) {
+            shots.push(Screenshot {
+                name: area.name.clone(),
+                image: grab(&conn, screen, &area)?,
+            });
+        }
+    }
+    Ok(shots)
+}
+
+/// The RandR monitors of a screen, or its whole root window.
+fn areas(conn: &RustConnection, display: &str, index: usize, screen: &Screen) -> Vec<Area> {
+    let whole = || Area {
+        name: format!(
+            "{display} screen {index} ({}x{})",
+            screen.width_in_pixels, screen.height_in_pixels
+        ),
+        x: 0,
+        y: 0,
+        width: screen.width_in_pixels,
+        height: screen.height_in_pixels,
+    };
+    let monitors = conn
+        .randr_get_monitors(screen.root, true)
+        .ok()
+        .and_then(|cookie| cookie.reply().ok())
+        .map(|r| r.monitors)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for m in monitors {
+        // Clip to the root window: GetImage outside it is an error.
+        let x0 = i32::from(m.x).max(0);
+        let y0 = i32::from(m.y).max(0);
+        let x1 = (i32::from(m.x) + i32::from(m.width)).min(i32::from(screen.width_in_pixels));
+        let y1 = (i32::from(m.y) + i32::from(m.height)).min(i32::from(screen.height_in_pixels));
+        if x1 <= x0 || y1 <= y0 {
+            continue;
+        }
+        let label = conn
+            .get_atom_name(m.name)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .map(|r| String::from_utf8_lossy(&r.name).into_owned())
+            .unwrap_or_else(|| "?".into());
+        out.push(Area {
+            name: format!(
+                "{display} screen {index} monitor {label} ({}x{}+{x0}+{y0})",
+                x1 - x0,
+                y1 - y0
+            ),
+            x: x0 as i16,
+            y: y0 as i16,
+            width: (x1 - x0) as u16,
+            height: (y1 - y0) as u16,
+        });
+    }
+    if out.is_empty() {
+        out.push(whole());
+    }
+    out
+}
+
+/// Reads one area with GetImage (ZPixmap), in strips of at most 8 MiB.
+fn grab(conn: &RustConnection, screen: &Screen, area: &Area) -> Result<RgbImage, QrError> {
+    let visual = find_visual(screen).ok_or_else(|| {
+        QrError::Screen("root visual not found in the server's description".into())
+    })?;
+    let bpp = conn
+        .setup()
+        .pixmap_formats
+        .iter()
+        .find(|f| f.depth == screen.root_depth)
+        .map(|f| f.bits_per_pixel)
+        .unwrap_or(32);
+    if bpp != 32 && bpp != 24 && bpp != 16 {
+        return Err(QrError::Screen(format!(
+            "unsupported pixel format: {bpp} bits per pixel"
+        )));
+    }
+    let (w, h) = (u32::from(area.width), u32::from(area.height));
+    let mut image = RgbImage::new(w, h);
+    let strip = ((8 << 20) / (w.max(1) * 4)).clamp(1, h.max(1));
+    let mut y = 0u32;
+    while y < h {
+        let rows = strip.min(h - y);
+        let reply = conn
+            .get_image(
+                ImageFormat::Z_PIXMAP,
+                screen.root,
+                area.x,
+                area.y + y as i16,
+                area.width,
+                rows as u16,
+                !0,
+            )
+            .map_err(|e| x_err("GetImage")(&e))?
+            .reply()
+            .map_err(|e| x_err("GetImage")(&e))?;
+        unpack(&reply.data, bpp, &visual, w, rows, y, &mut image)?;
+        y += rows;
+    }
+    Ok(image)
+}
+
+fn find_visual(screen: &Screen) -> Option<Visualtype> {
+    screen
+        .allowed_depths
+        .iter()
+        .flat_map(|d| d.visuals.iter())
+        .find(|v| v.visual_id == screen.root_visual)
+        .copied()
+}
+
+/// Converts ZPixmap rows (little-endian pixels, rows padded to 32 bits) to RGB.
+fn unpack(
+    data: &[u8],
+    bpp: u8,
+    visual: &Visualtype,
+    width: u32,
+    rows: u32,
+    y0: u32,
+    out: &mut RgbImage,
+) -> Result<(), QrError> {
+    let bytes_pp = usize::from(bpp / 8);
+    let stride = (width as usize * bytes_pp).div_ceil(4) * 4;
+    if data.len() < stride * rows as usize {
+        return Err(QrError::Screen("GetImage returned too little data".into()));
+    }
+    let channel = |pixel: u32, mask: u32| -> u8 {
+        if mask == 0 {
+            return 0;
+        }
+        let v = (pixel & mask) >> mask.trailing_zeros();
+        let max = mask >> mask.trailing_zeros();
+        (v * 255 / max) as u8
+    };
+    for row in 0..rows as usize {
+        let line = &data[row * stride..];
+        for x in 0..width as usize {
+            let p = &line[x * bytes_pp..x * bytes_pp + bytes_pp];
+            let pixel = p
+                .iter()
+                .rev()
+                .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+            let rgb = [
+                channel(pixel, visual.red_mask),
+                channel(pixel, visual.green_mask),
+                channel(pixel, visual.blue_mask),
+            ];
+            out.put_pixel(x as u32, y0 + row as u32, image::Rgb(rgb));
+        }
+    }
+    Ok(())
+}
+
+/// Captures every monitor ([`capture_all`]) and decodes the QR codes on each.
+///
+/// Returns one entry per monitor, with its name and the codes found there (possibly none).
+pub fn scan_screens(limits: &Limits) -> Result<Vec<(String, Vec<Found>)>, QrError> {
+    let mut out = Vec::new();
+    for shot in capture_all()? {
+        let luma = image::DynamicImage::ImageRgb8(shot.image).to_luma8();
+        let found = crate::decode_luma(luma, limits)?;
+        out.push((shot.name, found));
+    }
+    Ok(out)
+}
