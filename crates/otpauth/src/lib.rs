@@ -18,7 +18,7 @@ pub use error::{
     Base32Error, Base64Problem, EntryProblem, LabelError, LabelPart, Message, MigrationError,
     ParseError, ProtobufError, ProtobufErrorKind,
 };
-pub use migration::{MigrationBatch, parse_migration};
+pub use migration::{MigrationBatch, parse_migration, parse_migration_payload};
 
 /// Longest accepted input, in bytes after trimming (OTPAUTH.md rule 1). The largest QR
 /// code holds 2953 bytes.

@@ -72,6 +72,13 @@ pub fn parse_migration(uri: &str) -> Result<MigrationBatch, ParseError> {
     Ok(decode_payload(payload.expose())?)
 }
 
+/// Decodes the protobuf `MigrationPayload` bytes that the `data` parameter carries (after
+/// base64), with the strict reader of OTPAUTH.md rule 9. [`parse_migration`] uses it; it is
+/// public for callers that already hold the decoded bytes (and for fuzzing).
+pub fn parse_migration_payload(bytes: &[u8]) -> Result<MigrationBatch, ParseError> {
+    Ok(decode_payload(bytes)?)
+}
+
 /// Base64 with the tolerances of rule 9, into a wiping buffer.
 fn decode_base64(text: &str) -> Result<SecretBytes, MigrationError> {
     // A space is a `+` that went through form-decoding; `-` and `_` are URL-safe symbols.

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use safeid_otpauth::{
     Algorithm, Base64Problem, Credential, EntryProblem, Kind, Message, MigrationBatch,
     MigrationError, ParseError, Parsed, ProtobufError, ProtobufErrorKind, parse_any,
-    parse_migration,
+    parse_migration, parse_migration_payload,
 };
 use safeid_secret::SecretBytes;
 
@@ -225,6 +225,7 @@ fn several_entries_keep_their_order() {
     assert_eq!(batch.credentials[0], cred(None, "a", b"one"));
     assert_eq!(batch.credentials[1].kind, Kind::Hotp { counter: 3 });
     assert_eq!(batch.batch_id, Some(77));
+    assert_eq!(parse_migration_payload(&p).unwrap(), batch);
     // An empty payload is a valid (empty) batch.
     let empty = parse_migration("otpauth-migration://offline?data=EAE%3D").unwrap();
     assert_eq!(empty.credentials, vec![]);
