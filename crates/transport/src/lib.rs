@@ -28,12 +28,14 @@ mod continuation;
 mod error;
 pub mod mock;
 mod response;
+mod station;
 pub mod trace;
 
 pub use apdu::{ApduCase, command_case};
 pub use continuation::{MAX_GET_RESPONSE, MAX_WRONG_LENGTH, transmit};
 pub use error::TransportError;
 pub use response::Response;
+pub use station::Station;
 
 /// Upper-case hex with a space between bytes (`"00 A4 04 00"`), the format used in
 /// transcripts, traces and mismatch reports.
