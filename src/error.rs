@@ -121,6 +121,14 @@ pub enum SessionError {
     /// The token refused the key (`69 83`). Never retried.
     #[error("the token refused the access key (status 69 83): nothing was written. The key is not retried automatically: some tokens lock permanently after failed attempts")]
     KeyRefused,
+    /// The token on the reader is not the one the seed was chosen for.
+    #[error("the token on the reader has serial {found}, not {expected}: was it swapped? Nothing was written")]
+    SerialMismatch {
+        /// The serial the seed belongs to.
+        expected: String,
+        /// The serial read from the token.
+        found: String,
+    },
     /// The host clock is implausible.
     #[error("the host clock reads Unix time {now}, which is {reason}: fix the system clock before syncing a token to it")]
     HostClockWrong {

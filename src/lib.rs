@@ -8,6 +8,7 @@ pub use safeid_sim as sim;
 pub use safeid_totp as totp;
 pub use safeid_transport as transport;
 
+pub mod batch;
 pub mod export;
 pub mod journal;
 pub mod record;

@@ -128,6 +128,17 @@ impl<'t> Session<'t> {
     /// key is refused before any secure command. Authentication is tried once, never
     /// again. If the link fails part-way, the error says exactly what was written.
     pub fn burn(&mut self, plan: &BurnPlan) -> Result<BurnReport, SessionError> {
+        self.burn_serial(plan, None)
+    }
+
+    /// Like [`Session::burn`], but refuses (before any secure command) a token whose serial
+    /// is not `expected`: a seed chosen for one serial can never reach another token, even
+    /// if the tokens were swapped between reading the serial and burning.
+    pub fn burn_serial(
+        &mut self,
+        plan: &BurnPlan,
+        expected: Option<&str>,
+    ) -> Result<BurnReport, SessionError> {
         let clock = Arc::clone(&self.clock);
         let host_now = clock::checked_now(clock.as_ref())?;
         let models = self.models.clone();
@@ -139,6 +150,14 @@ impl<'t> Session<'t> {
         let info = link
             .read_info()
             .map_err(|e| interrupted(Stage::ReadInfo, WriteState::nothing(true), e))?;
+        if let Some(want) = expected
+            && want != info.serial
+        {
+            return Err(SessionError::SerialMismatch {
+                expected: want.to_owned(),
+                found: info.serial.clone(),
+            });
+        }
         let model = models.identify(&info.serial);
         let restricted = model.is_none_or(|m| m.restricted);
         let mut written = WriteState::nothing(restricted);
@@ -296,7 +315,9 @@ fn outcome_of(err: &SessionError) -> Outcome {
 fn interrupted(stage: Stage, written: WriteState, cause: SessionError) -> SessionError {
     match cause {
         // These already say that nothing was written, or are not about the link.
-        e @ (SessionError::KeyRefused | SessionError::UnknownModel { .. }) => e,
+        e @ (SessionError::KeyRefused
+        | SessionError::UnknownModel { .. }
+        | SessionError::SerialMismatch { .. }) => e,
         e => SessionError::Interrupted {
             stage,
             written,

@@ -36,6 +36,7 @@ mod spec;
 mod state;
 mod token;
 mod transport;
+mod station;
 pub mod vpcd;
 
 pub use apdu::sw;
@@ -45,4 +46,5 @@ pub use crypto::HmacAlgorithm;
 pub use spec::{MODELS, TOKEN2_KEY, TokenSpec, restricted_for_serial};
 pub use state::{ConfigState, LogEntry, TokenState};
 pub use token::{LOG_CAPACITY, VirtualToken};
+pub use station::{Placed, SerialQueue, SimStation, TokenFactory, serial_queue};
 pub use transport::{Faults, GARBAGE_REPLY, SimTransport};
