@@ -3,6 +3,7 @@
 
 pub use safeid_otpauth as otpauth;
 pub use safeid_proto as proto;
+pub use safeid_qr as qr;
 pub use safeid_secret as secret;
 pub use safeid_sim as sim;
 pub use safeid_totp as totp;

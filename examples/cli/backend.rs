@@ -16,10 +16,21 @@ pub struct BackendArgs {
     pub sim: bool,
     /// Serial of the virtual token; its prefix picks the model (default: a Token2
     /// OTPC-P2-i, a restricted model).
-    #[arg(long, default_value = "8659622000001", requires = "sim", help_heading = "Token")]
+    #[arg(
+        long,
+        default_value = "8659622000001",
+        requires = "sim",
+        help_heading = "Token"
+    )]
     pub sim_serial: String,
     /// How far the virtual token's clock is off the host's, in seconds.
-    #[arg(long, default_value_t = 0, requires = "sim", allow_negative_numbers = true, help_heading = "Token")]
+    #[arg(
+        long,
+        default_value_t = 0,
+        requires = "sim",
+        allow_negative_numbers = true,
+        help_heading = "Token"
+    )]
     pub sim_clock_offset: i64,
     /// The reader: its exact name, a unique part of its name, or its index in
     /// `safeid readers` (default: the only reader present).
@@ -88,8 +99,10 @@ impl BackendArgs {
 
     #[cfg(not(feature = "pcsc"))]
     fn open_reader(&self) -> Result<Backend, Box<dyn std::error::Error>> {
-        Err("this build has no PC/SC reader support: use --sim for the virtual token, or \
+        Err(
+            "this build has no PC/SC reader support: use --sim for the virtual token, or \
              rebuild with `--features pcsc` (needs libpcsclite-dev and pkg-config)"
-            .into())
+                .into(),
+        )
     }
 }

@@ -87,11 +87,18 @@ pub fn run(args: &CodeArgs) -> CliResult {
         Some(Kind::Hotp { counter }) => Some(*counter),
         _ => None,
     };
-    if let Some(counter) = args.counter.or(if args.time.is_none() { uri_counter } else { None }) {
+    if let Some(counter) = args.counter.or(if args.time.is_none() {
+        uri_counter
+    } else {
+        None
+    }) {
         let hotp = Hotp::new(secret.expose(), algorithm, digits)?;
         let code = hotp.code(counter).to_string();
         if args.json {
-            println!("{}", json!({"type": "hotp", "counter": counter, "code": code}));
+            println!(
+                "{}",
+                json!({"type": "hotp", "counter": counter, "code": code})
+            );
         } else {
             println!("HOTP code at counter {counter}: {code}");
         }
@@ -118,7 +125,10 @@ pub fn run(args: &CodeArgs) -> CliResult {
         );
     } else {
         println!("previous  {}", codes.previous);
-        println!("current   {}   ({} s left)", codes.current, codes.seconds_left);
+        println!(
+            "current   {}   ({} s left)",
+            codes.current, codes.seconds_left
+        );
         println!("next      {}", codes.next);
     }
     Ok(ExitCode::SUCCESS)

@@ -1,8 +1,10 @@
 //! Command-line parsing and dispatch.
 
 mod backend;
+mod batch;
 mod code;
 mod output;
+mod qr;
 mod token;
 mod uri;
 mod vtoken;
@@ -45,6 +47,12 @@ enum Command {
     Burn(token::BurnArgs),
     /// Set the token's clock from the host (on restricted models this erases the seed).
     SyncClock(token::SyncClockArgs),
+    /// Provision many tokens (one or several readers) with a journal that loses no seed.
+    Batch(batch::BatchArgs),
+    /// Export the seeds of a batch journal (Entra ID, Graph, PSKC, privacyIDEA...).
+    Export(batch::ExportArgs),
+    /// Show a QR code in the terminal or write it as PNG.
+    Qr(qr::QrArgs),
     /// Serve the virtual token to a real pcscd through the vsmartcard vpcd driver.
     VirtualToken(vtoken::VirtualTokenArgs),
 }
@@ -59,6 +67,9 @@ pub fn main() -> ExitCode {
         Command::Info(args) => token::info(&args, trace),
         Command::Burn(args) => token::burn(&args, trace),
         Command::SyncClock(args) => token::sync_clock(&args, trace),
+        Command::Batch(args) => batch::batch(&args),
+        Command::Export(args) => batch::export(&args),
+        Command::Qr(args) => qr::run(&args),
         Command::VirtualToken(args) => vtoken::run(&args),
     };
     match result {

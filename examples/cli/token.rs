@@ -177,7 +177,11 @@ fn status_text(s: &TokenStatus) -> String {
     format!(
         "serial      {}\nmodel       {model}{}\ntoken clock {} (host {}, drift {:+} s)\n",
         s.serial,
-        if s.restricted { ", restricted: a config write erases the seed" } else { "" },
+        if s.restricted {
+            ", restricted: a config write erases the seed"
+        } else {
+            ""
+        },
         s.token_time,
         s.host_time,
         s.drift
@@ -196,7 +200,9 @@ pub fn info(args: &InfoArgs, trace: bool) -> CliResult {
 }
 
 fn credential(args: &BurnArgs) -> Result<Option<Credential>, Box<dyn std::error::Error>> {
-    let Some(uri) = &args.seed.uri else { return Ok(None) };
+    let Some(uri) = &args.seed.uri else {
+        return Ok(None);
+    };
     match otpauth::parse_any(uri)? {
         Parsed::Single(c) => Ok(Some(c)),
         Parsed::Migration(batch) => {
@@ -226,7 +232,11 @@ fn credential(args: &BurnArgs) -> Result<Option<Credential>, Box<dyn std::error:
                     Ok(_) => return Err("--account index out of range".into()),
                     Err(_) => {
                         let hits: Vec<usize> = (0..creds.len())
-                            .filter(|&i| label(&creds[i]).to_lowercase().contains(&want.to_lowercase()))
+                            .filter(|&i| {
+                                label(&creds[i])
+                                    .to_lowercase()
+                                    .contains(&want.to_lowercase())
+                            })
                             .collect();
                         match hits.as_slice() {
                             [one] => *one,
@@ -257,8 +267,17 @@ fn plan(args: &BurnArgs) -> Result<BurnPlan, Box<dyn std::error::Error>> {
         _ => return Err("give the seed: --uri, --secret-base32 or --secret-hex".into()),
     };
     let hmac = args.algorithm.map_or(HmacAlgorithm::Sha1, Into::into);
-    let raw_opts = PlanOptions { algorithm: None, period: None, ..opts };
-    Ok(BurnPlan::from_seed(&seed, hmac, args.period.unwrap_or(30), &raw_opts)?)
+    let raw_opts = PlanOptions {
+        algorithm: None,
+        period: None,
+        ..opts
+    };
+    Ok(BurnPlan::from_seed(
+        &seed,
+        hmac,
+        args.period.unwrap_or(30),
+        &raw_opts,
+    )?)
 }
 
 fn confirm(question: &str) -> Result<bool, Box<dyn std::error::Error>> {
@@ -305,7 +324,10 @@ pub fn burn(args: &BurnArgs, trace: bool) -> CliResult {
                 ask_code()?
             };
             let totp = expected_totp(plan.seed().expose(), plan.hmac(), plan.step());
-            Some((code.clone(), totp.verify(code.trim(), safeid::totp::now(), 1)))
+            Some((
+                code.clone(),
+                totp.verify(code.trim(), safeid::totp::now(), 1),
+            ))
         }
     };
 
@@ -315,16 +337,24 @@ pub fn burn(args: &BurnArgs, trace: bool) -> CliResult {
             value["virtual_display"] = json!(d);
         }
         if let Some((code, offset)) = &verified {
-            value["verify"] = json!({"code": code, "matched": offset.is_some(), "step_offset": offset});
+            value["verify"] =
+                json!({"code": code, "matched": offset.is_some(), "step_offset": offset});
         }
         println!("{value}");
     } else {
         print_report(&report, display.as_deref());
         if let Some((code, offset)) = &verified {
             match offset {
-                Some(0) => println!("verified    {code} matches: the token is burned and its clock is in step"),
-                Some(o) => println!("verified    {code} matches at step offset {o:+}: burned; the token clock is about {} s off", o * i64::from(report.step_seconds)),
-                None => println!("NOT VERIFIED {code} is not a code of this seed around now: burn again, or check the token was switched off and on"),
+                Some(0) => println!(
+                    "verified    {code} matches: the token is burned and its clock is in step"
+                ),
+                Some(o) => println!(
+                    "verified    {code} matches at step offset {o:+}: burned; the token clock is about {} s off",
+                    o * i64::from(report.step_seconds)
+                ),
+                None => println!(
+                    "NOT VERIFIED {code} is not a code of this seed around now: burn again, or check the token was switched off and on"
+                ),
             }
         }
     }
@@ -336,7 +366,9 @@ pub fn burn(args: &BurnArgs, trace: bool) -> CliResult {
 
 fn ask_code() -> Result<String, Box<dyn std::error::Error>> {
     if !std::io::stdin().is_terminal() {
-        return Err("--verify without a code needs a terminal: give the code, --verify 123456".into());
+        return Err(
+            "--verify without a code needs a terminal: give the code, --verify 123456".into(),
+        );
     }
     eprint!("Switch the token off and on, then type the code it shows: ");
     std::io::stderr().flush()?;
@@ -348,7 +380,9 @@ fn ask_code() -> Result<String, Box<dyn std::error::Error>> {
 fn print_report(r: &BurnReport, display: Option<&str>) {
     print!("{}", status_text(&r.token.status));
     if r.token.key_source == safeid::KeySource::User && r.token.status.model.is_none() {
-        println!("key         given with --key (model unknown: the key was a guess, and it was accepted)");
+        println!(
+            "key         given with --key (model unknown: the key was a guess, and it was accepted)"
+        );
     }
     println!(
         "written     config (clock {}, {}, {} s step, display {} s), then seed ({} bytes)",
@@ -368,7 +402,10 @@ fn print_report(r: &BurnReport, display: Option<&str>) {
     println!();
     println!("Switch the token off and on; its display must show one of:");
     println!("  previous  {}", r.expected.previous);
-    println!("  current   {}   ({} s left)", r.expected.current, r.expected.seconds_left);
+    println!(
+        "  current   {}   ({} s left)",
+        r.expected.current, r.expected.seconds_left
+    );
     println!("  next      {}", r.expected.next);
     if let Some(d) = display {
         println!("virtual token display: {d}");
@@ -383,8 +420,8 @@ pub fn sync_clock(args: &SyncClockArgs, trace: bool) -> CliResult {
             .ok_or("--display-timeout must be 15, 30, 60 or 120")?,
     };
     let mut backend = args.backend.open()?;
-    let status =
-        session(&mut backend, &args.backend, args.key.as_deref(), trace)?.sync_clock(&settings, args.erase_seed)?;
+    let status = session(&mut backend, &args.backend, args.key.as_deref(), trace)?
+        .sync_clock(&settings, args.erase_seed)?;
     if args.json {
         println!("{}", serde_json::to_string(&status)?);
     } else {
