@@ -59,8 +59,11 @@ impl fmt::Display for WriteState {
             (Uncertain, NotWritten) => f.write_str(
                 "config may or may not have been written (the reply was lost), seed not written: the token keeps its previous seed; burn it again",
             ),
+            (Written, Uncertain) if self.restricted => f.write_str(
+                "config written, seed may or may not have been written (the reply was lost): on this model the old seed is gone, so the token is now blank or holds the new seed; burn it again",
+            ),
             (Written, Uncertain) => f.write_str(
-                "config written, seed may or may not have been written (the reply was lost): check the code on the display, or burn it again",
+                "config written, seed may or may not have been written (the reply was lost): the token holds its old seed or the new one; burn it again",
             ),
             (Written, Written) => f.write_str("config and seed written"),
             (c, s) => write!(f, "config {c:?}, seed {s:?}"),
@@ -107,22 +110,30 @@ pub enum SessionError {
     #[error(transparent)]
     Protocol(#[from] ProtoError),
     /// The token does not speak this command set.
-    #[error("this card does not answer the SafeID-family commands (status {sw}): is it the right kind of token, and switched on?")]
+    #[error(
+        "this card does not answer the SafeID-family commands (status {sw}): is it the right kind of token, and switched on?"
+    )]
     NotThisToken {
         /// The status word of the refusal.
         sw: StatusWord,
     },
     /// No access key is known for the model and none was given.
-    #[error("unknown token model (serial {serial}): no access key is known for it, so nothing was sent that needs one. If you know the key, give it with --key (the tool cannot tell whether it is right, and some tokens lock after failed attempts); or add the model to a model file (--models)")]
+    #[error(
+        "unknown token model (serial {serial}): no access key is known for it, so nothing was sent that needs one. If you know the key, give it with --key (the tool cannot tell whether it is right, and some tokens lock after failed attempts); or add the model to a model file (--models)"
+    )]
     UnknownModel {
         /// The serial read from the token.
         serial: String,
     },
     /// The token refused the key (`69 83`). Never retried.
-    #[error("the token refused the access key (status 69 83): nothing was written. The key is not retried automatically: some tokens lock permanently after failed attempts")]
+    #[error(
+        "the token refused the access key (status 69 83): nothing was written. The key is not retried automatically: some tokens lock permanently after failed attempts"
+    )]
     KeyRefused,
     /// The token on the reader is not the one the seed was chosen for.
-    #[error("the token on the reader has serial {found}, not {expected}: was it swapped? Nothing was written")]
+    #[error(
+        "the token on the reader has serial {found}, not {expected}: was it swapped? Nothing was written"
+    )]
     SerialMismatch {
         /// The serial the seed belongs to.
         expected: String,
@@ -130,7 +141,9 @@ pub enum SessionError {
         found: String,
     },
     /// The host clock is implausible.
-    #[error("the host clock reads Unix time {now}, which is {reason}: fix the system clock before syncing a token to it")]
+    #[error(
+        "the host clock reads Unix time {now}, which is {reason}: fix the system clock before syncing a token to it"
+    )]
     HostClockWrong {
         /// The host time read.
         now: u64,
@@ -138,7 +151,9 @@ pub enum SessionError {
         reason: &'static str,
     },
     /// Syncing the clock alone would erase the seed on this model.
-    #[error("syncing the clock on {model} erases its seed (a config write always does on this model): confirm with --erase-seed, or re-burn the seed in the same session with burn")]
+    #[error(
+        "syncing the clock on {model} erases its seed (a config write always does on this model): confirm with --erase-seed, or re-burn the seed in the same session with burn"
+    )]
     WouldEraseSeed {
         /// The model name.
         model: String,

@@ -38,6 +38,10 @@ pub struct ServeOptions {
     pub initial_backoff: Duration,
     /// Longest wait between attempts.
     pub max_backoff: Duration,
+    /// Fault injection for end-to-end tests: when a command APDU with this INS byte
+    /// arrives, the card leaves the reader before running it (the socket closes, the token
+    /// powers off and stays off until [`VpcdControl::insert_card`]).
+    pub remove_at_ins: Option<u8>,
 }
 
 impl Default for ServeOptions {
@@ -46,6 +50,7 @@ impl Default for ServeOptions {
             connect_deadline: Some(Duration::from_secs(10)),
             initial_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(500),
+            remove_at_ins: None,
         }
     }
 }
@@ -303,8 +308,8 @@ fn run(
             }
         };
         shared.changed.notify_all();
-        if registered {
-            serve_connection(&stream, token);
+        if registered && serve_connection(&stream, token, options.remove_at_ins) == Ended::Removed {
+            shared.update(|c| c.removed = true);
         }
         let _ = stream.shutdown(Shutdown::Both);
         lock_token(token).power_off();
@@ -356,15 +361,31 @@ fn connect(
     }
 }
 
+/// Why a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// The socket closed or failed.
+    Closed,
+    /// The injected fault took the card away.
+    Removed,
+}
+
 /// Serves frames until the socket closes or fails.
-fn serve_connection(stream: &TcpStream, token: &Mutex<VirtualToken>) {
+fn serve_connection(
+    stream: &TcpStream,
+    token: &Mutex<VirtualToken>,
+    remove_at_ins: Option<u8>,
+) -> Ended {
     let _ = stream.set_nodelay(true);
     let mut reader = stream;
     let mut writer = stream;
     loop {
         let Some(payload) = read_frame(&mut reader, stream) else {
-            return;
+            return Ended::Closed;
         };
+        if payload.len() >= 2 && remove_at_ins == Some(payload[1]) {
+            return Ended::Removed;
+        }
         let reply = match payload.as_slice() {
             [] => continue,
             [0x00] => {
@@ -380,7 +401,7 @@ fn serve_connection(stream: &TcpStream, token: &Mutex<VirtualToken>) {
             apdu => lock_token(token).process(apdu),
         };
         if write_frame(&mut writer, &reply).is_err() {
-            return;
+            return Ended::Closed;
         }
     }
 }
