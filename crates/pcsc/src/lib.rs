@@ -3,7 +3,7 @@
 //! waits for a token and connects to it ([`PcscTransport::open`]), and exposes it as a
 //! [`safeid_transport::Transport`]; every PC/SC error becomes a
 //! [`TransportError`](safeid_transport::TransportError) that tells the user what to do
-//! ([`map_error`]).
+//! ([`map_error`]). [`PcscStation`] is a reader used as a batch station.
 //!
 //! # Building with real-reader support
 //!
@@ -60,11 +60,13 @@
 
 mod error;
 mod reader;
+mod station;
 mod transport;
 mod wait;
 mod worker;
 
 pub use error::map_error;
 pub use reader::{ReaderChoice, list_readers, select_reader};
+pub use station::{PcscStation, STATION_POLL};
 pub use transport::{DEFAULT_DEADLINE, PcscTransport};
 pub use wait::{Prompt, WAIT_MESSAGE, WaitPolicy};

@@ -26,6 +26,20 @@ impl From<&ReaderChoice> for ReaderChoice {
     }
 }
 
+impl From<&str> for ReaderChoice {
+    /// A name (or part of one, or an index): [`ReaderChoice::Name`].
+    fn from(value: &str) -> Self {
+        Self::Name(value.to_owned())
+    }
+}
+
+impl From<String> for ReaderChoice {
+    /// A name (or part of one, or an index): [`ReaderChoice::Name`].
+    fn from(value: String) -> Self {
+        Self::Name(value)
+    }
+}
+
 impl From<Option<String>> for ReaderChoice {
     /// `None` (no `--reader` given) is [`ReaderChoice::Auto`], `Some(text)` a name.
     fn from(value: Option<String>) -> Self {
@@ -59,6 +73,26 @@ pub(crate) fn reader_names(context: &Context) -> Result<Vec<CString>, TransportE
             other => return other.map_err(map_error),
         }
     }
+}
+
+/// Lists the readers and chooses one: its name, and the exact bytes pcscd knows it by
+/// (a name that is not UTF-8 would not survive a round trip through `String`).
+pub(crate) fn resolve(
+    context: &Context,
+    choice: &ReaderChoice,
+) -> Result<(String, CString), TransportError> {
+    let names = reader_names(context)?;
+    let readable: Vec<String> = names
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let reader = select_reader(&readable, choice)?;
+    let raw = readable
+        .iter()
+        .position(|r| *r == reader)
+        .and_then(|i| names.get(i).cloned())
+        .ok_or(TransportError::ReaderUnavailable)?;
+    Ok((reader, raw))
 }
 
 /// Chooses a reader from `readers` (pure; see [`ReaderChoice`] for the rules).
@@ -240,5 +274,10 @@ mod tests {
     fn choice_from_an_optional_flag() {
         assert_eq!(ReaderChoice::from(None), ReaderChoice::Auto);
         assert_eq!(ReaderChoice::from(Some("acs".to_owned())), name("acs"));
+        assert_eq!(ReaderChoice::from("acs"), name("acs"));
+        assert_eq!(
+            ReaderChoice::from(&ReaderChoice::Index(1)),
+            ReaderChoice::Index(1)
+        );
     }
 }

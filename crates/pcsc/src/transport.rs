@@ -10,7 +10,7 @@ use safeid_transport::{Transaction, Transport, TransportError};
 
 use crate::ReaderChoice;
 use crate::error::timeout;
-use crate::reader::{establish, reader_names, select_reader};
+use crate::reader::{establish, resolve};
 use crate::wait::{WAIT_MESSAGE, WaitPolicy, card_gone, card_ready, wait_for_state};
 use crate::worker::{self, Reply, Request};
 
@@ -48,20 +48,8 @@ impl PcscTransport {
         choice: impl Into<ReaderChoice>,
         mut wait: WaitPolicy,
     ) -> Result<Self, TransportError> {
-        let choice = choice.into();
         let status_context = establish()?;
-        let names = reader_names(&status_context)?;
-        let readable: Vec<String> = names
-            .iter()
-            .map(|n| n.to_string_lossy().into_owned())
-            .collect();
-        let reader = select_reader(&readable, &choice)?;
-        let reader_c = readable
-            .iter()
-            .position(|r| *r == reader)
-            .and_then(|i| names.get(i).cloned())
-            .ok_or(TransportError::ReaderUnavailable)?;
-
+        let (reader, reader_c) = resolve(&status_context, &choice.into())?;
         let arrived = wait_for_state(&status_context, &reader_c, wait.timeout, card_ready, || {
             if let Some(prompt) = wait.on_wait.as_mut() {
                 prompt(WAIT_MESSAGE);
@@ -70,7 +58,15 @@ impl PcscTransport {
         if !arrived {
             return Err(TransportError::NoCard);
         }
+        Self::connect(status_context, reader, reader_c)
+    }
 
+    /// Connects to the token on `reader` (no waiting), on a worker thread of its own.
+    pub(crate) fn connect(
+        status_context: Context,
+        reader: String,
+        reader_c: CString,
+    ) -> Result<Self, TransportError> {
         let card_context = establish()?;
         let (requests, worker_requests) = mpsc::channel();
         let (worker_replies, replies) = mpsc::channel();

@@ -23,8 +23,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use safeid_pcsc::{PcscTransport, ReaderChoice, WAIT_MESSAGE, WaitPolicy, list_readers};
-use safeid_transport::{Transport, TransportError, transmit};
+use safeid_pcsc::{
+    PcscStation, PcscTransport, ReaderChoice, WAIT_MESSAGE, WaitPolicy, list_readers,
+};
+use safeid_transport::{Station, Transport, TransportError, transmit};
 
 const READER: &str = "Virtual PCD 00 00";
 const VPCD_PORT: u16 = 35963;
@@ -50,6 +52,7 @@ struct Card {
 
 impl Card {
     fn insert(behaviour: Behaviour) -> Card {
+        wait_until_empty();
         let stream = TcpStream::connect(("127.0.0.1", VPCD_PORT))
             .expect("vpcd is not listening: run this test inside scripts/pcsc-stack.sh");
         let controls = Arc::new(Mutex::new(Vec::new()));
@@ -109,6 +112,25 @@ impl Drop for Card {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// A card taken off the reader is noticed by vpcd's presence poll (every ~400 ms): wait
+/// until pcscd sees the reader empty, so that a test never connects to the card of the
+/// test before it.
+fn wait_until_empty() {
+    use pcsc::{Context, ReaderState, Scope, State};
+    let context = Context::establish(Scope::User).unwrap();
+    let name = std::ffi::CString::new(READER).unwrap();
+    let mut states = [ReaderState::new(name, State::UNAWARE)];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let _ = context.get_status_change(Duration::from_millis(100), &mut states);
+        if states[0].event_state().contains(State::EMPTY) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{READER} never became empty");
+        states[0].sync_current_state();
     }
 }
 
@@ -239,6 +261,56 @@ fn a_stalled_token_hits_the_deadline() {
     assert!(!token.wait_for_removal(Duration::ZERO).unwrap());
     drop(card);
     assert!(token.wait_for_removal(Duration::from_secs(3)).unwrap());
+}
+
+/// Sends GET INFO through whatever the station handed out.
+fn get_info(token: &mut dyn Transport) -> Vec<u8> {
+    let mut tx = token.begin().unwrap();
+    transmit(&mut *tx, &[0x80, 0x41, 0x00, 0x00, 0x00])
+        .unwrap()
+        .into_data()
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run inside scripts/pcsc-stack.sh (see the file docs)"]
+fn a_station_waits_for_each_token_and_can_be_stopped() {
+    let _one = serial();
+    let mut station = PcscStation::new(READER).unwrap();
+    assert_eq!(station.name(), READER);
+    let never = || false;
+    let first = Card::insert(two_round_token);
+    assert_eq!(
+        get_info(station.next_token(&never).unwrap().unwrap()),
+        [1, 2, 3]
+    );
+
+    // the operator takes the first token off, and puts the next one on a bit later
+    let operator = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(300));
+        drop(first);
+        thread::sleep(Duration::from_millis(700));
+        Card::insert(two_round_token)
+    });
+    let start = Instant::now();
+    let token = station.next_token(&never).unwrap().unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(get_info(token), [1, 2, 3]);
+    let second = operator.join().unwrap();
+
+    // nobody takes the second token off: stop() ends the wait
+    let start = Instant::now();
+    let stop = || start.elapsed() >= Duration::from_secs(1);
+    assert!(station.next_token(&stop).unwrap().is_none());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(second);
 }
 
 /// Runs `child_checks` in a new process whose libpcsclite talks to another socket
