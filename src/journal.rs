@@ -221,6 +221,9 @@ pub enum JournalError {
         /// The serial's state (`unknown` if never planned).
         state: &'static str,
     },
+    /// A serial that cannot be journaled (empty, too long, control characters).
+    #[error("serial {0:?} is not usable: {1}")]
+    InvalidSerial(String, crate::sources::ProblemKind),
     /// An earlier append failed; the file may end in a partial line. Reopen the journal.
     #[error("an earlier journal write failed; reopen the journal to recover")]
     Poisoned,
@@ -645,6 +648,9 @@ impl Journal {
     /// Records the seed about to be written to a token. Call it, and let it return `Ok`,
     /// before anything is written to the token.
     pub fn plan(&mut self, seed: &TokenSeed) -> Result<(), JournalError> {
+        crate::sources::check_serial(&seed.serial).map_err(|kind| {
+            JournalError::InvalidSerial(seed.serial.escape_debug().to_string(), kind)
+        })?;
         let line = Line::Planned {
             serial: seed.serial.clone(),
             seed: SeedText(Zeroizing::new(safeid_otpauth::encode_base32(

@@ -143,3 +143,23 @@ fn qr_export_refuses_serials_that_are_not_file_names_before_writing_anything() {
     );
     assert!(matches!(failing, Err(ExportError::Render { .. })));
 }
+
+#[test]
+fn qr_png_files_decode_back_to_the_otpauth_uris() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = export::write_qr_png_files(
+        &[records::a(), records::c()],
+        dir.path(),
+        &ExportOptions::default(),
+        export::QR_MODULE_PX,
+    )
+    .unwrap();
+    let expected = records::golden("export/otpauth.txt");
+    let lines: Vec<&str> = expected.lines().collect();
+    for (path, want) in paths.iter().zip([lines[0], lines[2]]) {
+        assert_eq!(mode(path), 0o600);
+        let found = safeid::qr::decode_file(path, &safeid::qr::Limits::default()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].text.expose(), want);
+    }
+}

@@ -243,3 +243,16 @@ fn error_messages_never_contain_the_secret() {
         }
     }
 }
+
+#[test]
+fn vendor_csv_writes_a_header_when_the_first_serial_would_pass_for_one() {
+    let mut r = a();
+    r.serial = "SERIAL-7".into();
+    let out = export::write_vendor_csv(&[r], &ExportOptions::default()).unwrap();
+    assert_eq!(
+        out.expose(),
+        "serial,secret\nSERIAL-7,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n"
+    );
+    let back = export::read_vendor_csv(out.expose(), &SeedFileOptions::default()).unwrap();
+    assert_eq!(back[0].serial, "SERIAL-7");
+}

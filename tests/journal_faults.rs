@@ -425,3 +425,39 @@ fn a_batch_crashed_after_any_step_and_resumed_keeps_every_seed_with_its_serial()
         }
     }
 }
+
+/// Not a check: prints the append rate with and without fsync
+/// (`cargo test -p safeid --test journal_faults -- --ignored --nocapture`).
+#[test]
+#[ignore = "measurement, run by hand"]
+fn journal_append_rate_with_and_without_fsync() {
+    for fsync in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) =
+            Journal::open_with(&dir.path().join("j"), JournalOptions { fsync }).unwrap();
+        let start = std::time::Instant::now();
+        let n = 200;
+        for i in 0..n {
+            let serial = format!("S{i:06}");
+            j.plan(&seed(&serial, 1)).unwrap();
+            j.mark_burned(&serial).unwrap();
+        }
+        let per_token = start.elapsed() / n;
+        eprintln!("fsync={fsync}: {per_token:?} per token (plan + burned), {n} tokens");
+    }
+}
+
+#[test]
+fn unusable_serials_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let (mut j, _) = Journal::open_with(&path, NO_FSYNC).unwrap();
+    let before = fs::metadata(&path).unwrap().len();
+    for bad in ["", "a\nb", &"9".repeat(65)] {
+        assert!(
+            matches!(j.plan(&seed(bad, 1)), Err(JournalError::InvalidSerial(..))),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(fs::metadata(&path).unwrap().len(), before);
+}

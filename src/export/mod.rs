@@ -9,7 +9,7 @@
 //! | privacyIDEA OATH CSV | [`write_privacyidea_csv`] | [`read_privacyidea_csv`] |
 //! | vendor `serial,secret` CSV | [`write_vendor_csv`] | [`read_vendor_csv`] |
 //! | `otpauth://` URI list | [`write_otpauth_uris`] | [`read_otpauth_uris`] |
-//! | QR PNG per token | [`write_qr_pngs`] | - |
+//! | QR PNG per token | [`write_qr_png_files`], [`write_qr_pngs`] | (decoded by `safeid-qr`) |
 //!
 //! Every writer refuses what its format cannot say (a SHA-256 seed in a SHA-1-only format,
 //! a 45 s period, a serial twice) instead of writing a file that would burn or register the
@@ -39,7 +39,7 @@ pub use graph::{GraphShape, read_graph_json, write_graph_json};
 pub use privacyidea::{read_privacyidea_csv, write_privacyidea_csv};
 pub use pskc::{PSKC_NAMESPACE, PSKC_TOTP, write_pskc};
 pub use pskc_read::read_pskc;
-pub use qr::{qr_file_name, write_qr_pngs};
+pub use qr::{QR_MODULE_PX, qr_file_name, write_qr_png_files, write_qr_pngs};
 pub use uri::{DEFAULT_ISSUER, read_otpauth_uris, write_otpauth_uris};
 pub use vendor::{read_vendor_csv, write_vendor_csv};
 

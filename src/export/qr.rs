@@ -54,3 +54,18 @@ pub fn write_qr_pngs<E: std::fmt::Display>(
     }
     Ok(written)
 }
+
+/// Module size (pixels per QR module) that phones read comfortably from a screen.
+pub const QR_MODULE_PX: u32 = 8;
+
+/// [`write_qr_pngs`] with the project's renderer, `safeid_qr::generate::png`.
+pub fn write_qr_png_files(
+    records: &[TokenSeed],
+    dir: &Path,
+    options: &ExportOptions,
+    module_px: u32,
+) -> Result<Vec<PathBuf>, ExportError> {
+    write_qr_pngs(records, dir, options, |uri| {
+        safeid_qr::generate::png(uri, module_px)
+    })
+}

@@ -10,13 +10,18 @@ use crate::sources::{SecretEncoding, SeedFile, SeedFileOptions};
 
 /// Builds a vendor CSV: an optional `serial,secret` header, then one `serial,secret` row per
 /// token, the secret as upper-case unpadded base32 or lower-case hex (`options`), LF ends.
+/// The header is written anyway when the first serial contains `serial`, which the reader
+/// would otherwise take for a header.
 pub fn write_vendor_csv(
     records: &[TokenSeed],
     options: &ExportOptions,
 ) -> Result<SecretString, ExportError> {
     check_unique(records)?;
     let mut out = String::with_capacity(200 * (records.len() + 1));
-    if options.vendor_header {
+    // A first serial containing "serial" would be read back as a header row: write the
+    // (optional) header then, so that the file means what it says.
+    let looks_like_header = records[0].serial.to_ascii_lowercase().contains("serial");
+    if options.vendor_header || looks_like_header {
         out.push_str("serial,secret\n");
     }
     for r in records {
