@@ -60,7 +60,12 @@ pub struct BatchArgs {
     #[arg(long, group = "seeds", help_heading = "Seeds")]
     random: bool,
     /// Random seed length in bytes (20 = 32 base32 characters, 40 = 64; at most 63).
-    #[arg(long, default_value_t = 20, requires = "random", help_heading = "Seeds")]
+    #[arg(
+        long,
+        default_value_t = 20,
+        requires = "random",
+        help_heading = "Seeds"
+    )]
     random_bytes: usize,
     /// One otpauth URI per line, used in order, one per token.
     #[arg(long, value_name = "FILE", group = "seeds", help_heading = "Seeds")]
@@ -148,11 +153,19 @@ fn parse_exports(specs: &[String]) -> Result<Vec<(String, PathBuf)>, Box<dyn std
 
 fn stations(args: &BatchArgs) -> Result<Vec<Box<dyn Station>>, Box<dyn std::error::Error>> {
     if args.sim {
-        let queue = serial_queue(&args.sim_prefix, 1, args.sim_count, 13usize.saturating_sub(args.sim_prefix.len()).max(1));
+        let queue = serial_queue(
+            &args.sim_prefix,
+            1,
+            args.sim_count,
+            13usize.saturating_sub(args.sim_prefix.len()).max(1),
+        );
         return Ok((0..args.sim_readers.max(1))
             .map(|i| {
-                Box::new(SimStation::new(format!("virtual reader {i}"), queue.clone(), Arc::new(SystemClock)))
-                    as Box<dyn Station>
+                Box::new(SimStation::new(
+                    format!("virtual reader {i}"),
+                    queue.clone(),
+                    Arc::new(SystemClock),
+                )) as Box<dyn Station>
             })
             .collect());
     }
@@ -182,21 +195,34 @@ fn pcsc_stations(readers: &[String]) -> Result<Vec<Box<dyn Station>>, Box<dyn st
 
 #[cfg(not(feature = "pcsc"))]
 fn pcsc_stations(_: &[String]) -> Result<Vec<Box<dyn Station>>, Box<dyn std::error::Error>> {
-    Err("this build has no PC/SC reader support: use --sim, or rebuild with `--features pcsc`".into())
+    Err(
+        "this build has no PC/SC reader support: use --sim, or rebuild with `--features pcsc`"
+            .into(),
+    )
 }
 
 fn seeds(args: &BatchArgs, plan: &PlanOptions) -> Result<BatchSeeds, Box<dyn std::error::Error>> {
     if let Some(path) = &args.seed_file {
         let text = read_text(path)?;
         let file = SeedFile::parse(&text)?;
-        eprintln!("seed file: {} rows ({:?} layout)", file.len(), file.layout());
+        eprintln!(
+            "seed file: {} rows ({:?} layout)",
+            file.len(),
+            file.layout()
+        );
         return Ok(BatchSeeds::File(file));
     }
     if let Some(path) = &args.uri_file {
         let text = read_text(path)?;
         let mut creds = Vec::new();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            match otpauth::parse_any(line).map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))? {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            match otpauth::parse_any(line)
+                .map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?
+            {
                 Parsed::Single(c) => creds.push(c),
                 Parsed::Migration(b) => creds.extend(b.credentials),
             }
@@ -222,7 +248,11 @@ fn report_recovery(r: &safeid::journal::Recovery) {
             "journal: its last line was cut off by a crash at byte {} ({}): {}",
             t.offset,
             t.len,
-            if t.kept { "it was complete and is kept" } else { "it was dropped" }
+            if t.kept {
+                "it was complete and is kept"
+            } else {
+                "it was dropped"
+            }
         );
     }
     for a in &r.anomalies {
@@ -270,7 +300,11 @@ pub fn batch(args: &BatchArgs) -> CliResult {
     }
     let (mut journal, recovery) = Journal::open(&args.journal)?;
     report_recovery(&recovery);
-    let uncertain: Vec<String> = journal.state().uncertain().map(|s| s.seed.serial.clone()).collect();
+    let uncertain: Vec<String> = journal
+        .state()
+        .uncertain()
+        .map(|s| s.seed.serial.clone())
+        .collect();
     if !uncertain.is_empty() {
         eprintln!(
             "journal: {} token(s) in an uncertain state will be re-burned with their recorded seed when placed: {}",
@@ -284,7 +318,11 @@ pub fn batch(args: &BatchArgs) -> CliResult {
     }
     let options = BatchOptions {
         models: Some(models),
-        key: args.key.as_deref().map(safeid::keys::parse_key_arg).transpose()?,
+        key: args
+            .key
+            .as_deref()
+            .map(safeid::keys::parse_key_arg)
+            .transpose()?,
         plan,
         on_error: match args.on_error {
             OnErrorArg::Skip => OnError::Skip,
@@ -296,11 +334,19 @@ pub fn batch(args: &BatchArgs) -> CliResult {
     };
     let stations = stations(args)?;
     if !args.sim {
-        eprintln!("switch each token on and place it face down on a reader; take it off when its line appears");
+        eprintln!(
+            "switch each token on and place it face down on a reader; take it off when its line appears"
+        );
     }
 
     let bar = ProgressBar::with_draw_target(
-        args.count.or(if args.sim { usize::try_from(args.sim_count).ok() } else { None }).map(|n| n as u64),
+        args.count
+            .or(if args.sim {
+                usize::try_from(args.sim_count).ok()
+            } else {
+                None
+            })
+            .map(|n| n as u64),
         ProgressDrawTarget::stderr(),
     );
     bar.set_style(
@@ -350,14 +396,23 @@ fn export_one(
     if format == "qr" {
         std::fs::create_dir_all(path)?;
         let written = safeid::export::write_qr_pngs(records, path, options, super::qr::render_png)?;
-        println!("exported {} QR code(s) to {}", written.len(), path.display());
+        println!(
+            "exported {} QR code(s) to {}",
+            written.len(),
+            path.display()
+        );
         return Ok(());
     }
     let f = Format::from_name(format).ok_or_else(|| {
         format!("unknown export format {format:?}: entra, graph, pskc, privacyidea, vendor, otpauth or qr")
     })?;
     f.export_to(path, records, options)?;
-    println!("exported {} token(s) as {} to {} (mode 0600)", records.len(), f.name(), path.display());
+    println!(
+        "exported {} token(s) as {} to {} (mode 0600)",
+        records.len(),
+        f.name(),
+        path.display()
+    );
     Ok(())
 }
 
@@ -365,8 +420,15 @@ pub fn export(args: &ExportArgs) -> CliResult {
     let exports = parse_exports(&args.exports)?;
     let (state, recovery) = safeid::journal::JournalState::load(&args.journal)?;
     report_recovery(&recovery);
-    let records = if args.include_uncertain { state.all_records() } else { state.records() };
-    let options = ExportOptions { upn: args.upn.clone(), ..ExportOptions::default() };
+    let records = if args.include_uncertain {
+        state.all_records()
+    } else {
+        state.records()
+    };
+    let options = ExportOptions {
+        upn: args.upn.clone(),
+        ..ExportOptions::default()
+    };
     for (format, path) in exports {
         export_one(&format, &path, &records, &options)?;
     }

@@ -35,7 +35,10 @@ pub fn run(args: &QrArgs) -> CliResult {
             safeid::export::write_atomic(path, &render_png(&args.text)?)?;
             eprintln!("wrote {} (mode 0600: it holds the secret)", path.display());
         }
-        None if args.light => print!("{}", safeid::qr::generate::terminal_for_light_background(&args.text)?),
+        None if args.light => print!(
+            "{}",
+            safeid::qr::generate::terminal_for_light_background(&args.text)?
+        ),
         None => print!("{}", safeid::qr::generate::terminal(&args.text)?),
     }
     Ok(ExitCode::SUCCESS)

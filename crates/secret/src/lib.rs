@@ -146,6 +146,9 @@ mod tests {
     fn equality_compares_contents_and_length() {
         assert_eq!(SecretBytes::from(vec![1, 2]), SecretBytes::from(vec![1, 2]));
         assert_ne!(SecretBytes::from(vec![1, 2]), SecretBytes::from(vec![1, 3]));
-        assert_ne!(SecretBytes::from(vec![1, 2]), SecretBytes::from(vec![1, 2, 0]));
+        assert_ne!(
+            SecretBytes::from(vec![1, 2]),
+            SecretBytes::from(vec![1, 2, 0])
+        );
     }
 }

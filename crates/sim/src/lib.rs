@@ -34,9 +34,9 @@ mod commands;
 pub mod crypto;
 mod spec;
 mod state;
+mod station;
 mod token;
 mod transport;
-mod station;
 pub mod vpcd;
 
 pub use apdu::sw;
@@ -45,6 +45,6 @@ pub use commands::{MAX_SEED, SELECT_AID};
 pub use crypto::HmacAlgorithm;
 pub use spec::{MODELS, TOKEN2_KEY, TokenSpec, restricted_for_serial};
 pub use state::{ConfigState, LogEntry, TokenState};
-pub use token::{LOG_CAPACITY, VirtualToken};
 pub use station::{Placed, SerialQueue, SimStation, TokenFactory, serial_queue};
+pub use token::{LOG_CAPACITY, VirtualToken};
 pub use transport::{Faults, GARBAGE_REPLY, SimTransport};

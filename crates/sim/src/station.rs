@@ -105,7 +105,9 @@ impl Station for SimStation {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&token));
-        let transport = self.current.insert(SimTransport::with_faults(token, faults));
+        let transport = self
+            .current
+            .insert(SimTransport::with_faults(token, faults));
         Ok(Some(transport))
     }
 }
