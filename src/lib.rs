@@ -16,6 +16,7 @@ pub mod record;
 pub mod sources;
 
 pub mod clock;
+pub mod content;
 pub mod error;
 pub mod keys;
 pub mod plan;

@@ -5,6 +5,7 @@ mod batch;
 mod code;
 mod output;
 mod qr;
+mod scan;
 mod token;
 mod uri;
 mod vtoken;
@@ -51,6 +52,8 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Export the seeds of a batch journal (Entra ID, Graph, PSKC, privacyIDEA...).
     Export(batch::ExportArgs),
+    /// Find QR codes in image files or on the screens and say what they hold.
+    Scan(scan::ScanArgs),
     /// Show a QR code in the terminal or write it as PNG.
     Qr(qr::QrArgs),
     /// Serve the virtual token to a real pcscd through the vsmartcard vpcd driver.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Batch(args) => batch::batch(&args),
         Command::Export(args) => batch::export(&args),
         Command::Qr(args) => qr::run(&args),
+        Command::Scan(args) => scan::run(&args),
         Command::VirtualToken(args) => vtoken::run(&args),
     };
     match result {

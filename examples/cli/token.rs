@@ -43,7 +43,9 @@ pub struct InfoArgs {
     json: bool,
 }
 
-/// Where the seed comes from (exactly one).
+/// Where the seed comes from (exactly one). For fresh random seeds use `safeid batch
+/// --random` (with `--count 1` for one token): its journal keeps the seed before it is
+/// burned, so it can be exported afterwards.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct SeedArgs {
@@ -56,6 +58,12 @@ pub struct SeedArgs {
     /// The secret as hex (either letter case).
     #[arg(long, help_heading = "Seed")]
     secret_hex: Option<String>,
+    /// An image file holding the service's QR code (PNG, JPEG, BMP, GIF, WebP, TIFF).
+    #[arg(long, value_name = "FILE", help_heading = "Seed")]
+    qr: Option<std::path::PathBuf>,
+    /// Take the QR code from the screens (every monitor).
+    #[arg(long, help_heading = "Seed")]
+    screen: bool,
 }
 
 /// Burn a seed into a token.
@@ -68,8 +76,8 @@ pub struct SeedArgs {
 pub struct BurnArgs {
     #[command(flatten)]
     seed: SeedArgs,
-    /// With a Google Authenticator export holding several accounts: which one (1-based
-    /// index, or a part of "issuer:account").
+    /// With several accounts (a Google Authenticator export, or several codes on the
+    /// screen): which one (1-based index, or a part of "issuer:account").
     #[arg(long, help_heading = "Seed")]
     account: Option<String>,
     #[command(flatten)]
@@ -200,55 +208,27 @@ pub fn info(args: &InfoArgs, trace: bool) -> CliResult {
 }
 
 fn credential(args: &BurnArgs) -> Result<Option<Credential>, Box<dyn std::error::Error>> {
-    let Some(uri) = &args.seed.uri else {
+    let creds = if args.seed.qr.is_some() || args.seed.screen {
+        let files: Vec<std::path::PathBuf> = args.seed.qr.iter().cloned().collect();
+        let scanned = super::scan::scan(&files, args.seed.screen)?;
+        let creds = super::scan::credentials(&scanned);
+        if creds.is_empty() {
+            return Err(format!(
+                "no otpauth credential in the QR code(s):\n{}",
+                super::scan::describe_all(&scanned)
+            )
+            .into());
+        }
+        creds
+    } else if let Some(uri) = &args.seed.uri {
+        match otpauth::parse_any(uri)? {
+            Parsed::Single(c) => vec![c],
+            Parsed::Migration(batch) => batch.credentials,
+        }
+    } else {
         return Ok(None);
     };
-    match otpauth::parse_any(uri)? {
-        Parsed::Single(c) => Ok(Some(c)),
-        Parsed::Migration(batch) => {
-            let creds = batch.credentials;
-            let label = |c: &Credential| match &c.issuer {
-                Some(i) => format!("{i}:{}", c.account),
-                None => c.account.clone(),
-            };
-            let pick = match (&args.account, creds.len()) {
-                (_, 0) => return Err("the export holds no account".into()),
-                (None, 1) => 0,
-                (None, _) => {
-                    let list: Vec<String> = creds
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| format!("  {}: {}", i + 1, label(c)))
-                        .collect();
-                    return Err(format!(
-                        "the export holds {} accounts; choose one with --account:\n{}",
-                        creds.len(),
-                        list.join("\n")
-                    )
-                    .into());
-                }
-                (Some(want), _) => match want.parse::<usize>() {
-                    Ok(i) if (1..=creds.len()).contains(&i) => i - 1,
-                    Ok(_) => return Err("--account index out of range".into()),
-                    Err(_) => {
-                        let hits: Vec<usize> = (0..creds.len())
-                            .filter(|&i| {
-                                label(&creds[i])
-                                    .to_lowercase()
-                                    .contains(&want.to_lowercase())
-                            })
-                            .collect();
-                        match hits.as_slice() {
-                            [one] => *one,
-                            [] => return Err(format!("no account matches {want:?}").into()),
-                            _ => return Err(format!("several accounts match {want:?}").into()),
-                        }
-                    }
-                },
-            };
-            Ok(creds.into_iter().nth(pick))
-        }
-    }
+    Ok(Some(safeid::content::pick(&creds, args.account.as_deref())?))
 }
 
 fn plan(args: &BurnArgs) -> Result<BurnPlan, Box<dyn std::error::Error>> {
@@ -264,7 +244,11 @@ fn plan(args: &BurnArgs) -> Result<BurnPlan, Box<dyn std::error::Error>> {
     let seed = match (&args.seed.secret_base32, &args.seed.secret_hex) {
         (Some(b32), _) => otpauth::decode_base32(b32)?,
         (_, Some(hex)) => decode_hex_secret(hex)?,
-        _ => return Err("give the seed: --uri, --secret-base32 or --secret-hex".into()),
+        _ => {
+            return Err(
+                "give the seed: --uri, --qr FILE, --screen, --secret-base32 or --secret-hex".into(),
+            );
+        }
     };
     let hmac = args.algorithm.map_or(HmacAlgorithm::Sha1, Into::into);
     let raw_opts = PlanOptions {

@@ -1,0 +1,266 @@
+//! What a scanned QR code holds, in words a user understands, and which credential (if
+//! any) can be burned from it.
+//!
+//! Services show many kinds of QR codes during MFA enrolment; only `otpauth://` TOTP
+//! credentials (directly, or inside a Google Authenticator export) can go into a token.
+//! Everything else is named, with what to do instead, rather than a bare parse error.
+
+use safeid_otpauth::{Credential, Kind, MigrationBatch, Parsed};
+use safeid_proto::ModelTable;
+
+/// The kind of content a QR code holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// One `otpauth://` credential (TOTP or HOTP).
+    Credential(Credential),
+    /// A Google Authenticator export (`otpauth-migration://`), one or more accounts.
+    Migration(MigrationBatch),
+    /// An `otpauth` URI that does not parse (the error says which part is wrong).
+    BrokenOtpauth(String),
+    /// A Microsoft Authenticator push enrolment (`phonefactor://`).
+    MicrosoftPush,
+    /// A FIDO passkey / hybrid sign-in code (`FIDO:/...`).
+    FidoPasskey,
+    /// A token's own serial number barcode.
+    TokenSerial {
+        /// The serial.
+        serial: String,
+        /// The model, when the prefix is known.
+        model: Option<String>,
+    },
+    /// An ordinary web address.
+    Url(String),
+    /// Anything else.
+    Text,
+}
+
+impl Content {
+    /// Classifies a decoded text.
+    pub fn classify(text: &str, models: &ModelTable) -> Self {
+        let t = text.trim();
+        let lower = t.get(..t.len().min(24)).unwrap_or("").to_ascii_lowercase();
+        if lower.starts_with("otpauth://") || lower.starts_with("otpauth-migration://") {
+            return match safeid_otpauth::parse_any(t) {
+                Ok(Parsed::Single(c)) => Content::Credential(c),
+                Ok(Parsed::Migration(b)) => Content::Migration(b),
+                Err(e) => Content::BrokenOtpauth(e.to_string()),
+            };
+        }
+        if lower.starts_with("phonefactor://") {
+            return Content::MicrosoftPush;
+        }
+        if lower.starts_with("fido:/") {
+            return Content::FidoPasskey;
+        }
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            // Only scheme and host: a URL can carry tokens in its query.
+            let host = t
+                .split_once("://")
+                .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+                .unwrap_or("");
+            return Content::Url(host.to_owned());
+        }
+        let serial_like =
+            (6..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric());
+        if serial_like && t.bytes().any(|b| b.is_ascii_digit()) {
+            let model = models.identify(t).map(|m| m.display_name());
+            if model.is_some() || t.bytes().all(|b| b.is_ascii_digit()) {
+                return Content::TokenSerial {
+                    serial: t.to_owned(),
+                    model,
+                };
+            }
+        }
+        Content::Text
+    }
+
+    /// One line saying what this is and, when it cannot be burned, what to do instead.
+    /// Never contains a secret.
+    pub fn describe(&self) -> String {
+        match self {
+            Content::Credential(c) => {
+                let kind = match c.kind {
+                    Kind::Totp { period } => format!("TOTP, {period} s"),
+                    Kind::Hotp { .. } => "HOTP (counter-based: the tokens only do TOTP)".into(),
+                };
+                format!(
+                    "otpauth credential {}: {kind}, {}, {} digits",
+                    label(c),
+                    c.algorithm,
+                    c.digits
+                )
+            }
+            Content::Migration(b) => {
+                let names: Vec<String> = b.credentials.iter().map(label).collect();
+                format!(
+                    "Google Authenticator export with {} account(s): {}",
+                    b.credentials.len(),
+                    names.join(", ")
+                )
+            }
+            Content::BrokenOtpauth(e) => format!("an otpauth URI that does not parse: {e}"),
+            Content::MicrosoftPush => "a Microsoft Authenticator push enrolment (phonefactor://), not a TOTP secret: in the Microsoft sign-in page choose \"I want to use a different authenticator app\" to get an otpauth QR code".into(),
+            Content::FidoPasskey => "a FIDO passkey sign-in code (FIDO:/), for a phone's passkey, not a TOTP secret".into(),
+            Content::TokenSerial { serial, model } => match model {
+                Some(m) => format!("a token serial number barcode: {serial} ({m}), not a secret"),
+                None => format!("a serial number barcode: {serial}, not a secret"),
+            },
+            Content::Url(host) => format!("an ordinary web address ({host}), not a TOTP secret"),
+            Content::Text => "text that is not an otpauth URI".into(),
+        }
+    }
+
+    /// The credentials that could be burned from this content (TOTP or not: the burn plan
+    /// decides what the token can take).
+    pub fn credentials(&self) -> Vec<Credential> {
+        match self {
+            Content::Credential(c) => vec![c.clone()],
+            Content::Migration(b) => b.credentials.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `issuer:account`, or the account alone.
+pub fn label(c: &Credential) -> String {
+    match &c.issuer {
+        Some(i) => format!("{i}:{}", c.account),
+        None => c.account.clone(),
+    }
+}
+
+/// The text with its secret parts replaced by `<redacted>`: the `secret` parameter of an
+/// otpauth URI and the `data` of a migration export. Other texts are returned as they are.
+pub fn redact(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    if !lower.trim_start().starts_with("otpauth") {
+        return text.to_owned();
+    }
+    let Some((head, query)) = text.split_once('?') else {
+        return text.to_owned();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k == "secret" || k == "data" => format!("{k}=<redacted>"),
+            _ => p.to_owned(),
+        })
+        .collect();
+    format!("{head}?{}", parts.join("&"))
+}
+
+/// Picks one credential among those found. `choice` is a 1-based index or a part of
+/// `issuer:account` (case-insensitive); with no choice there must be exactly one.
+pub fn pick(creds: &[Credential], choice: Option<&str>) -> Result<Credential, String> {
+    let listing = || {
+        creds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("  {}: {}", i + 1, label(c)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match (choice, creds.len()) {
+        (_, 0) => Err("no otpauth credential was found".into()),
+        (None, 1) => Ok(creds[0].clone()),
+        (None, n) => Err(format!(
+            "{n} accounts were found; choose one with --account:\n{}",
+            listing()
+        )),
+        (Some(want), n) => {
+            if let Ok(i) = want.parse::<usize>() {
+                return if (1..=n).contains(&i) {
+                    Ok(creds[i - 1].clone())
+                } else {
+                    Err(format!(
+                        "--account {i}: there are {n} accounts:\n{}",
+                        listing()
+                    ))
+                };
+            }
+            let w = want.to_lowercase();
+            let hits: Vec<&Credential> = creds
+                .iter()
+                .filter(|c| label(c).to_lowercase().contains(&w))
+                .collect();
+            match hits.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err(format!("no account matches {want:?}:\n{}", listing())),
+                _ => Err(format!("several accounts match {want:?}:\n{}", listing())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn classify(t: &str) -> Content {
+        Content::classify(t, &ModelTable::builtin())
+    }
+
+    #[test]
+    fn kinds_are_recognised() {
+        assert!(matches!(
+            classify("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP"),
+            Content::Credential(_)
+        ));
+        assert!(matches!(
+            classify("otpauth://totp/A:b?secret=1"),
+            Content::BrokenOtpauth(_)
+        ));
+        assert_eq!(
+            classify("phonefactor://activate_account?code=123&url=https://x"),
+            Content::MicrosoftPush
+        );
+        assert_eq!(classify("FIDO:/1234567890"), Content::FidoPasskey);
+        assert_eq!(
+            classify("https://example.com/login?t=secret"),
+            Content::Url("example.com".into())
+        );
+        assert_eq!(
+            classify("8659622000001"),
+            Content::TokenSerial {
+                serial: "8659622000001".into(),
+                model: Some("Token2 OTPC-P2-i".into())
+            }
+        );
+        assert_eq!(classify("hello world"), Content::Text);
+        assert_eq!(classify("ABCDEFGH"), Content::Text);
+    }
+
+    #[test]
+    fn descriptions_never_hold_the_secret() {
+        for t in [
+            "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP",
+            "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PX",
+            "otpauth://hotp/A:b?secret=JBSWY3DPEHPK3PXP",
+        ] {
+            let d = classify(t).describe();
+            assert!(!d.contains("JBSWY3DP"), "{d}");
+        }
+        assert_eq!(
+            redact("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&issuer=A"),
+            "otpauth://totp/A:b?secret=<redacted>&issuer=A"
+        );
+        assert_eq!(
+            redact("otpauth-migration://offline?data=CjEKFA"),
+            "otpauth-migration://offline?data=<redacted>"
+        );
+    }
+
+    #[test]
+    fn pick_by_index_and_name() {
+        let a = Credential::parse("otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXP").unwrap();
+        let b = Credential::parse("otpauth://totp/Google:bob?secret=JBSWY3DPEHPK3PXP").unwrap();
+        let both = [a.clone(), b.clone()];
+        assert!(pick(&both, None).unwrap_err().contains("2 accounts"));
+        assert_eq!(pick(&both, Some("2")).unwrap(), b);
+        assert_eq!(pick(&both, Some("github")).unwrap(), a);
+        assert!(pick(&both, Some("3")).is_err());
+        assert!(pick(&both, Some("b")).unwrap_err().contains("several"));
+        assert_eq!(pick(&[a.clone()], None).unwrap(), a);
+    }
+}
