@@ -409,3 +409,34 @@ fn batch_then_export_from_the_journal() {
         "{xml}"
     );
 }
+
+/// The secret prompt on a real terminal (a pty from util-linux `script`): the typed secret
+/// is not echoed, and the burn uses it.
+#[test]
+fn secret_prompt_does_not_echo() {
+    let cmd = format!("{} burn --sim --yes --secret-prompt", binary().display());
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` provides the pty");
+    let mut stdin = child.stdin.take().unwrap();
+    // Wait for the prompt to switch echo off before typing.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    stdin.write_all(b"JBSWY3DPEHPK3PXP\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let screen = stdout(&out);
+    assert!(screen.contains("not shown"), "{screen}");
+    assert!(
+        screen.contains("secret read as base32 (10 bytes)"),
+        "{screen}"
+    );
+    assert!(screen.contains("virtual token display"), "{screen}");
+    assert!(
+        !screen.contains("JBSWY3DPEHPK3PXP"),
+        "the secret was echoed: {screen}"
+    );
+}

@@ -64,6 +64,10 @@ pub struct SeedArgs {
     /// Take the QR code from the screens (every monitor).
     #[arg(long, help_heading = "Seed")]
     screen: bool,
+    /// Type the secret (base32 or hex, detected; or prefixed `base32:` / `hex:`) at a
+    /// prompt that does not echo it. Without a terminal, one line is read from stdin.
+    #[arg(long, help_heading = "Seed")]
+    secret_prompt: bool,
 }
 
 /// Burn a seed into a token.
@@ -228,7 +232,10 @@ fn credential(args: &BurnArgs) -> Result<Option<Credential>, Box<dyn std::error:
     } else {
         return Ok(None);
     };
-    Ok(Some(safeid::content::pick(&creds, args.account.as_deref())?))
+    Ok(Some(safeid::content::pick(
+        &creds,
+        args.account.as_deref(),
+    )?))
 }
 
 fn plan(args: &BurnArgs) -> Result<BurnPlan, Box<dyn std::error::Error>> {
@@ -242,6 +249,7 @@ fn plan(args: &BurnArgs) -> Result<BurnPlan, Box<dyn std::error::Error>> {
         return Ok(BurnPlan::from_credential(&cred, &opts)?);
     }
     let seed = match (&args.seed.secret_base32, &args.seed.secret_hex) {
+        _ if args.seed.secret_prompt => prompt_secret()?,
         (Some(b32), _) => otpauth::decode_base32(b32)?,
         (_, Some(hex)) => decode_hex_secret(hex)?,
         _ => {
@@ -262,6 +270,22 @@ fn plan(args: &BurnArgs) -> Result<BurnPlan, Box<dyn std::error::Error>> {
         args.period.unwrap_or(30),
         &raw_opts,
     )?)
+}
+
+/// Reads a secret without echo (or a line from a non-terminal stdin).
+fn prompt_secret() -> Result<SecretBytes, Box<dyn std::error::Error>> {
+    let text = if std::io::stdin().is_terminal() {
+        safeid::secret::SecretString::new(rpassword::prompt_password(
+            "Secret (base32 or hex; not shown): ",
+        )?)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        safeid::secret::SecretString::new(line)
+    };
+    let (seed, encoding) = safeid::sources::parse_manual_secret(text.expose().trim())?;
+    eprintln!("secret read as {} ({} bytes)", encoding.name(), seed.len());
+    Ok(seed)
 }
 
 fn confirm(question: &str) -> Result<bool, Box<dyn std::error::Error>> {
