@@ -3,7 +3,7 @@
 //! Run through `crates/qr/bench.sh` (installs zbar-tools, builds in release mode).
 //! Options: `--per N` images per condition (default 25), `--seed S` (default 1),
 //! `--out DIR` (default: a fresh temp dir, removed afterwards unless `--keep`),
-//! `--no-zbar`, `--verbose` (list every miss).
+//! `--no-zbar`, `--verbose` (list every miss), `--only CONDITION`.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -40,6 +40,7 @@ fn main() {
     let seed: u64 = opt("--seed").map_or(1, |v| v.parse().unwrap());
     let keep = flag("--keep");
     let verbose = flag("--verbose");
+    let only = opt("--only");
     let out = opt("--out").map_or_else(
         || std::env::temp_dir().join(format!("safeid-qr-corpus-{}", std::process::id())),
         PathBuf::from,
@@ -51,6 +52,9 @@ fn main() {
     let started = Instant::now();
     let mut rows = Vec::new();
     for condition in Condition::ALL {
+        if only.as_deref().is_some_and(|o| o != condition.name()) {
+            continue;
+        }
         for index in 0..per {
             let s = corpus::sample(condition, seed, index);
             let path = out.join(&s.file_name);
@@ -164,12 +168,13 @@ fn report(rows: &[Row], zbar: bool, per: usize, seed: u64, total: Duration) {
         let ok = |i: usize| rs.iter().filter(|r| r.ok[i]).count();
         let fp = |i: usize| rs.iter().filter(|r| r.extra[i]).count();
         println!(
-            "{:<14} {:>4} {:>9} {:>9} {:>9}   {}/{}/{}",
+            "{:<14} {:>4} {:>9} {:>9} {:>9}   {:>17}   {}/{}/{}",
             c.name(),
             rs.len(),
             pct(ok(0), rs.len()),
             pct(ok(1), rs.len()),
             pct(ok(2), rs.len()),
+            stats(rs.iter().map(|r| r.decode).collect()),
             fp(0),
             fp(1),
             fp(2)

@@ -5,11 +5,29 @@ use image::GrayImage;
 
 /// Otsu's threshold over the histogram of `image`: pixels `<= t` are the dark class.
 pub fn otsu(image: &GrayImage) -> u8 {
+    otsu_from_histogram(&histogram(image))
+}
+
+/// The grey-level histogram of `image`.
+pub fn histogram(image: &GrayImage) -> [u64; 256] {
     let mut hist = [0u64; 256];
     for &p in image.as_raw() {
         hist[usize::from(p)] += 1;
     }
-    otsu_from_histogram(&hist)
+    hist
+}
+
+/// Three thresholds: Otsu's, then Otsu's within the dark class and within the light class.
+/// A code next to a mid-tone panel (no quiet zone) or on a low-contrast part of a busy screen
+/// separates at one of the two inner thresholds when the global one lumps it together.
+pub fn three_thresholds(image: &GrayImage) -> [u8; 3] {
+    let hist = histogram(image);
+    let t = otsu_from_histogram(&hist);
+    let mut low = [0u64; 256];
+    let mut high = [0u64; 256];
+    low[..=usize::from(t)].copy_from_slice(&hist[..=usize::from(t)]);
+    high[usize::from(t) + 1..].copy_from_slice(&hist[usize::from(t) + 1..]);
+    [t, otsu_from_histogram(&low), otsu_from_histogram(&high)]
 }
 
 /// Otsu's method on a 256-bin histogram (maximises the between-class variance).

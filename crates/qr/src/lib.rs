@@ -23,6 +23,7 @@
 mod binarize;
 pub mod corpus;
 mod error;
+mod finder;
 pub mod generate;
 mod limits;
 mod load;
@@ -35,7 +36,7 @@ pub use error::QrError;
 pub use limits::Limits;
 pub use load::{load_luma, to_luma};
 pub use pipeline::{Found, decode_luma};
-pub use screen::{Screenshot, capture_all, scan_screens};
+pub use screen::{Screenshot, capture_all, capture_display, scan_display, scan_screens};
 
 /// Decodes every QR code in an image file.
 ///

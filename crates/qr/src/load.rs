@@ -65,13 +65,33 @@ fn load_luma_inner(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> 
             limit: "max_alloc_bytes",
         });
     }
-    let image = DynamicImage::from_decoder(decoder)?;
-    Ok(to_luma(&image))
+    match DynamicImage::from_decoder(decoder)? {
+        DynamicImage::ImageLuma8(gray) => Ok(gray),
+        other => Ok(to_luma(&other)),
+    }
 }
 
 /// Converts any image to 8-bit luma; transparent pixels are composited onto white, so a
 /// black-on-transparent code stays readable.
 pub fn to_luma(image: &DynamicImage) -> GrayImage {
+    match image {
+        DynamicImage::ImageLuma8(g) => return g.clone(),
+        DynamicImage::ImageRgb8(rgb) => {
+            // Integer BT.709 weights: several times faster than the generic conversion.
+            let raw: Vec<u8> = rgb
+                .as_raw()
+                .chunks_exact(3)
+                .map(|p| {
+                    ((54 * u32::from(p[0]) + 183 * u32::from(p[1]) + 19 * u32::from(p[2])) >> 8)
+                        as u8
+                })
+                .collect();
+            if let Some(g) = GrayImage::from_raw(rgb.width(), rgb.height(), raw) {
+                return g;
+            }
+        }
+        _ => {}
+    }
     if !image.color().has_alpha() {
         return image.to_luma8();
     }

@@ -9,7 +9,8 @@ use std::time::Instant;
 use image::GrayImage;
 use safeid_secret::SecretString;
 
-use crate::binarize::{downscale2, otsu};
+use crate::binarize::{downscale2, otsu, three_thresholds};
+use crate::finder::{Bitmap, Finder, find, local_bitmaps, regions};
 use crate::{Limits, QrError};
 
 /// One QR code found in an image.
@@ -33,6 +34,8 @@ pub struct Found {
 enum Binarize {
     /// Global Otsu threshold; `inverted` looks for light-on-dark codes.
     Otsu { inverted: bool },
+    /// A given threshold: pixels `<= t` are dark (unless `inverted`).
+    Threshold { t: u8, inverted: bool },
     /// rqrr's own adaptive (moving-average) threshold.
     Adaptive { inverted: bool },
 }
@@ -128,12 +131,164 @@ pub fn decode_luma(image: GrayImage, limits: &Limits) -> Result<Vec<Found>, QrEr
     }
 }
 
-/// Runs the passes until one finds codes and leaves no detected grid undecoded.
+/// Images up to this many pixels get the whole-image passes even when no finder pattern
+/// was seen (they are cheap there).
+const SMALL_IMAGE: u64 = 1_000_000;
+
+/// At most this many finder candidates per polarity (a busy screen with more falls back to
+/// the whole-image passes).
+const MAX_FINDERS: usize = 300;
+
+/// Finds regions that hold finder patterns and decodes them; falls back to whole-image
+/// passes when that finds nothing but the image may still hold a code.
 fn run_passes(image: &GrayImage, cancel: &AtomicBool, deadline: Instant) -> Vec<Found> {
+    let stop = || cancel.load(Ordering::Relaxed) || Instant::now() >= deadline;
     let mut all: Vec<Found> = Vec::new();
+    let (w, h) = image.dimensions();
+    let mut saw_finders = false;
+    let mut overflow = false;
+    let candidates = catch_unwind(AssertUnwindSafe(|| finder_candidates(image)));
+    if let Ok(per_polarity) = candidates {
+        for (inverted, finders) in per_polarity {
+            // Codes of both polarities on one screen are rare: once one polarity gave codes,
+            // the other (whose false triangles tend to be large) is skipped.
+            if finders.is_empty() || !all.is_empty() {
+                continue;
+            }
+            saw_finders = true;
+            overflow |= finders.len() > MAX_FINDERS;
+            let rs = regions(&finders, w, h, MAX_TRIANGLES);
+            for (x, y, rw, rh) in rs {
+                if stop() {
+                    return all;
+                }
+                let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
+                let smallest = finders
+                    .iter()
+                    .filter(|(f, _)| {
+                        f.x >= x as f32
+                            && f.y >= y as f32
+                            && f.x < (x + rw) as f32
+                            && f.y < (y + rh) as f32
+                    })
+                    .map(|(f, _)| f.size)
+                    .fold(f32::MAX, f32::min);
+                for mut f in decode_region(&crop, inverted, smallest) {
+                    for p in &mut f.bounds {
+                        *p = (p.0.saturating_add(x as i32), p.1.saturating_add(y as i32));
+                    }
+                    merge(&mut all, vec![f]);
+                }
+            }
+        }
+    }
+    if !all.is_empty() || (!saw_finders && u64::from(w) * u64::from(h) > SMALL_IMAGE && !overflow) {
+        return all;
+    }
+    whole_image_passes(image, all, &stop)
+}
+
+/// At most this many finder triangles (candidate codes) per polarity.
+const MAX_TRIANGLES: usize = 64;
+
+/// Finder candidates in both polarities, from a global Otsu bitmap and a local-mean one:
+/// `[(false, dark-on-light finders), (true, light-on-dark finders)]`.
+fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>); 2] {
+    let (local_dark, local_light) = local_bitmaps(image);
+    let luma = Bitmap {
+        width: image.width() as usize,
+        height: image.height() as usize,
+        bits: image.as_raw().clone(),
+    };
+    let thresholds = three_thresholds(image);
+    let mut dark = Vec::new();
+    let mut light = Vec::new();
+    find(&local_dark, |b| b == 1, 2, MAX_FINDERS, &mut dark);
+    find(&local_light, |b| b == 1, 2, MAX_FINDERS, &mut light);
+    // Global thresholds catch large finders (beyond the local window) and codes without
+    // quiet zone; every 4th row still crosses a finder's 3-module centre.
+    for t in thresholds {
+        find(&luma, |p| p <= t, 4, MAX_FINDERS, &mut dark);
+        find(&luma, |p| p > t, 4, MAX_FINDERS, &mut light);
+    }
+    [(false, dark), (true, light)]
+}
+
+/// Decodes one cropped region: Otsu on the crop, then (small modules) the crop upscaled
+/// twice, then rqrr's adaptive threshold; stops at the first attempt that decodes.
+fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Found> {
+    let mut found = Vec::new();
+    let names = if inverted {
+        [
+            "roi-otsu-inverted",
+            "roi-otsu-low-inverted",
+            "roi-otsu-high-inverted",
+        ]
+    } else {
+        ["roi-otsu", "roi-otsu-low", "roi-otsu-high"]
+    };
+    for (name, t) in names.into_iter().zip(three_thresholds(crop)) {
+        let pass = Pass {
+            name,
+            binarize: Binarize::Threshold { t, inverted },
+            half: false,
+        };
+        let r = run_pass(crop, &pass);
+        let clean = r.failed_grids == 0 && !r.panicked;
+        merge(&mut found, r.found);
+        if !found.is_empty() && clean {
+            return found;
+        }
+    }
+    if finder_size < 7.0 * 4.0 {
+        let big = image::imageops::resize(
+            crop,
+            crop.width() * 2,
+            crop.height() * 2,
+            image::imageops::FilterType::Triangle,
+        );
+        let pass = Pass {
+            name: if inverted {
+                "roi-2x-otsu-inverted"
+            } else {
+                "roi-2x-otsu"
+            },
+            binarize: Binarize::Otsu { inverted },
+            half: false,
+        };
+        let mut r = run_pass(&big, &pass);
+        for f in &mut r.found {
+            for p in &mut f.bounds {
+                *p = (p.0 / 2, p.1 / 2);
+            }
+        }
+        merge(&mut found, r.found);
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    let pass = Pass {
+        name: if inverted {
+            "roi-adaptive-inverted"
+        } else {
+            "roi-adaptive"
+        },
+        binarize: Binarize::Adaptive { inverted },
+        half: false,
+    };
+    merge(&mut found, run_pass(crop, &pass).found);
+    found
+}
+
+/// The whole-image passes, until one finds codes and leaves no detected grid undecoded.
+fn whole_image_passes(
+    image: &GrayImage,
+    mut all: Vec<Found>,
+    stop: &dyn Fn() -> bool,
+) -> Vec<Found> {
     let mut half: Option<GrayImage> = None;
     for pass in PASSES {
-        if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
+        if stop() {
             break;
         }
         let result = if pass.half {
@@ -184,6 +339,9 @@ fn run_pass_unguarded(image: &GrayImage, pass: &Pass) -> PassResult {
     let mut prepared = match pass.binarize {
         Binarize::Otsu { inverted } => {
             let t = otsu(image);
+            rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| (raw[y * w + x] <= t) != inverted)
+        }
+        Binarize::Threshold { t, inverted } => {
             rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| (raw[y * w + x] <= t) != inverted)
         }
         Binarize::Adaptive { inverted } => {

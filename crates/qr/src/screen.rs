@@ -51,8 +51,16 @@ fn x_err(what: &str) -> impl Fn(&dyn std::fmt::Display) -> QrError + '_ {
 /// Errors: [`QrError::WaylandUnsupported`] when only `$WAYLAND_DISPLAY` is set,
 /// [`QrError::Screen`] when there is no display or the X server refuses.
 pub fn capture_all() -> Result<Vec<Screenshot>, QrError> {
-    let display = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
-    let Some(display) = display else {
+    capture_display(None)
+}
+
+/// Like [`capture_all`], for the X display `display` (e.g. `":1"`); `None` means `$DISPLAY`.
+pub fn capture_display(display: Option<&str>) -> Result<Vec<Screenshot>, QrError> {
+    let display = match display {
+        Some(d) => Some(d.to_owned()),
+        None => std::env::var("DISPLAY").ok(),
+    };
+    let Some(display) = display.filter(|d| !d.is_empty()) else {
         if std::env::var_os("WAYLAND_DISPLAY").is_some() {
             return Err(QrError::WaylandUnsupported);
         }
@@ -162,7 +170,8 @@ fn grab(conn: &RustConnection, screen: &Screen, area: &Area) -> Result<RgbImage,
             .map_err(|e| x_err("GetImage")(&e))?
             .reply()
             .map_err(|e| x_err("GetImage")(&e))?;
-        unpack(&reply.data, bpp, &visual, w, rows, y, &mut image)?;
+        let msb = conn.setup().image_byte_order == x11rb::protocol::xproto::ImageOrder::MSB_FIRST;
+        unpack(&reply.data, (bpp, msb), &visual, (w, rows, y), &mut image)?;
         y += rows;
     }
     Ok(image)
@@ -177,14 +186,13 @@ fn find_visual(screen: &Screen) -> Option<Visualtype> {
         .copied()
 }
 
-/// Converts ZPixmap rows (little-endian pixels, rows padded to 32 bits) to RGB.
+/// Converts ZPixmap rows (pixels of `bpp` bits in the server's byte order, rows padded to
+/// 32 bits) to RGB rows `y0..y0 + rows` of `out`.
 fn unpack(
     data: &[u8],
-    bpp: u8,
+    (bpp, msb): (u8, bool),
     visual: &Visualtype,
-    width: u32,
-    rows: u32,
-    y0: u32,
+    (width, rows, y0): (u32, u32, u32),
     out: &mut RgbImage,
 ) -> Result<(), QrError> {
     let bytes_pp = usize::from(bpp / 8);
@@ -204,10 +212,13 @@ fn unpack(
         let line = &data[row * stride..];
         for x in 0..width as usize {
             let p = &line[x * bytes_pp..x * bytes_pp + bytes_pp];
-            let pixel = p
-                .iter()
-                .rev()
-                .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+            let pixel = if msb {
+                p.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
+            } else {
+                p.iter()
+                    .rev()
+                    .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
+            };
             let rgb = [
                 channel(pixel, visual.red_mask),
                 channel(pixel, visual.green_mask),
@@ -223,9 +234,17 @@ fn unpack(
 ///
 /// Returns one entry per monitor, with its name and the codes found there (possibly none).
 pub fn scan_screens(limits: &Limits) -> Result<Vec<(String, Vec<Found>)>, QrError> {
+    scan_display(None, limits)
+}
+
+/// Like [`scan_screens`], for the X display `display`; `None` means `$DISPLAY`.
+pub fn scan_display(
+    display: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<(String, Vec<Found>)>, QrError> {
     let mut out = Vec::new();
-    for shot in capture_all()? {
-        let luma = image::DynamicImage::ImageRgb8(shot.image).to_luma8();
+    for shot in capture_display(display)? {
+        let luma = crate::to_luma(&image::DynamicImage::ImageRgb8(shot.image));
         let found = crate::decode_luma(luma, limits)?;
         out.push((shot.name, found));
     }

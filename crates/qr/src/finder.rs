@@ -1,0 +1,312 @@
+//! A fast search for QR finder patterns (the 1:1:3:1:1 squares in three corners), used to
+//! crop regions of interest so that the expensive detector runs on small areas only.
+
+use image::GrayImage;
+
+/// A black/white bitmap, one byte per pixel (1 = "dark" in the polarity searched).
+pub struct Bitmap {
+    pub width: usize,
+    pub height: usize,
+    pub bits: Vec<u8>,
+}
+
+/// A confirmed finder pattern candidate: centre and outer width in pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Finder {
+    pub x: f32,
+    pub y: f32,
+    pub size: f32,
+}
+
+/// A rectangle of the image: x, y, width, height.
+pub type Rect = (u32, u32, u32, u32);
+
+/// Side of the blocks whose means make the local threshold.
+const BLOCK: usize = 8;
+
+/// Local-mean threshold, in both polarities: `(dark-on-light, light-on-dark)`. The image is
+/// cut into 8x8 blocks; each block's threshold is the mean of the blocks within `R` blocks
+/// around it. A pixel is dark when it is at least `K` grey levels below its block's
+/// threshold, light when at least `K` above. A few operations per pixel.
+pub fn local_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
+    const K: i32 = 6;
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let src = image.as_raw();
+    let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
+    // Block sums and pixel counts.
+    let mut sums = vec![0u32; bw * bh];
+    for y in 0..h {
+        let brow = &mut sums[(y / BLOCK) * bw..(y / BLOCK + 1) * bw];
+        for (b, chunk) in brow.iter_mut().zip(src[y * w..(y + 1) * w].chunks(BLOCK)) {
+            *b += chunk.iter().map(|&p| u32::from(p)).sum::<u32>();
+        }
+    }
+    let count = |bx: usize, by: usize| -> u64 {
+        let cw = (w - bx * BLOCK).min(BLOCK);
+        let ch = (h - by * BLOCK).min(BLOCK);
+        (cw * ch) as u64
+    };
+    // Summed-area tables over the block grid (sums and pixel counts).
+    let mut sat = vec![(0u64, 0u64); (bw + 1) * (bh + 1)];
+    for by in 0..bh {
+        let mut row = (0u64, 0u64);
+        for bx in 0..bw {
+            row.0 += u64::from(sums[by * bw + bx]);
+            row.1 += count(bx, by);
+            let above = sat[by * (bw + 1) + bx + 1];
+            sat[(by + 1) * (bw + 1) + bx + 1] = (above.0 + row.0, above.1 + row.1);
+        }
+    }
+    let radius = (w.min(h) / 30 / BLOCK).clamp(2, 8);
+    let mut thresholds = vec![0u8; bw * bh];
+    for by in 0..bh {
+        let (y0, y1) = (by.saturating_sub(radius), (by + radius + 1).min(bh));
+        for bx in 0..bw {
+            let (x0, x1) = (bx.saturating_sub(radius), (bx + radius + 1).min(bw));
+            let at = |x: usize, y: usize| sat[y * (bw + 1) + x];
+            let (a, b, c, d) = (at(x1, y1), at(x0, y0), at(x1, y0), at(x0, y1));
+            let sum = a.0 + b.0 - c.0 - d.0;
+            let n = (a.1 + b.1 - c.1 - d.1).max(1);
+            thresholds[by * bw + bx] = (sum / n) as u8;
+        }
+    }
+    let mut dark = vec![0u8; w * h];
+    let mut light = vec![0u8; w * h];
+    for y in 0..h {
+        let trow = &thresholds[(y / BLOCK) * bw..(y / BLOCK + 1) * bw];
+        let row = &src[y * w..(y + 1) * w];
+        let drow = &mut dark[y * w..(y + 1) * w];
+        let lrow = &mut light[y * w..(y + 1) * w];
+        for (((&t, px), d), l) in trow
+            .iter()
+            .zip(row.chunks(BLOCK))
+            .zip(drow.chunks_mut(BLOCK))
+            .zip(lrow.chunks_mut(BLOCK))
+        {
+            let t = i32::from(t);
+            for ((&p, d), l) in px.iter().zip(d.iter_mut()).zip(l.iter_mut()) {
+                let p = i32::from(p);
+                *d = u8::from(p + K < t);
+                *l = u8::from(p > t + K);
+            }
+        }
+    }
+    (
+        Bitmap {
+            width: w,
+            height: h,
+            bits: dark,
+        },
+        Bitmap {
+            width: w,
+            height: h,
+            bits: light,
+        },
+    )
+}
+
+/// Whether five run lengths look like 1:1:3:1:1.
+fn ratio_ok(runs: &[usize; 5]) -> bool {
+    let total: usize = runs.iter().sum();
+    if total < 7 {
+        return false;
+    }
+    let unit = total as f32 / 7.0;
+    let tol = unit * 0.6;
+    let near = |r: usize, n: f32| (r as f32 - n * unit).abs() <= tol * n.max(1.0);
+    near(runs[0], 1.0)
+        && near(runs[1], 1.0)
+        && near(runs[2], 3.0)
+        && near(runs[3], 1.0)
+        && near(runs[4], 1.0)
+}
+
+/// Checks the vertical pattern through (x, y): returns the vertical centre and size.
+fn vertical<F: Fn(u8) -> bool>(
+    b: &Bitmap,
+    is_dark: &F,
+    x: usize,
+    y: usize,
+    horizontal: usize,
+) -> Option<(f32, usize)> {
+    let at = |yy: usize| u8::from(is_dark(b.bits[yy * b.width + x]));
+    if at(y) != 1 {
+        return None;
+    }
+    let max_run = horizontal * 2;
+    // Runs going up: centre (dark), light, dark; going down likewise.
+    let mut up = [0usize; 3];
+    let mut yy = y as isize;
+    for (i, run) in up.iter_mut().enumerate() {
+        let want = u8::from(i % 2 == 0);
+        while yy >= 0 && at(yy as usize) == want && *run <= max_run {
+            *run += 1;
+            yy -= 1;
+        }
+        if *run == 0 || *run > max_run {
+            return None;
+        }
+    }
+    let top = yy + 1;
+    let mut down = [0usize; 3];
+    let mut yy = y + 1;
+    for (i, run) in down.iter_mut().enumerate() {
+        let want = u8::from(i % 2 == 0);
+        while yy < b.height && at(yy) == want && *run <= max_run {
+            *run += 1;
+            yy += 1;
+        }
+        if (i > 0 && *run == 0) || *run > max_run {
+            return None;
+        }
+    }
+    let runs = [up[2], up[1], up[0] + down[0], down[1], down[2]];
+    let total: usize = runs.iter().sum();
+    let h = horizontal as f32;
+    if !ratio_ok(&runs) || (total as f32) < h * 0.6 || (total as f32) > h * 1.7 {
+        return None;
+    }
+    Some((top as f32 + total as f32 / 2.0, total))
+}
+
+/// Finder candidates in a bitmap (or luma image) whose pixels `is_dark` accepts: a row scan every
+/// `row_step` rows for 1:1:3:1:1 runs, each hit confirmed by the same pattern vertically, hits
+/// of one finder merged into `out`. Stops adding beyond `max` candidates.
+pub fn find<F: Fn(u8) -> bool>(
+    b: &Bitmap,
+    is_dark: F,
+    row_step: usize,
+    max: usize,
+    out: &mut Vec<(Finder, u32)>,
+) {
+    for y in (0..b.height).step_by(row_step.max(1)) {
+        if out.len() > max {
+            return;
+        }
+        let row = &b.bits[y * b.width..(y + 1) * b.width];
+        // The last five runs, ending at the current one.
+        let mut runs = [0usize; 5];
+        let mut colour = row.first().is_some_and(|&p| is_dark(p));
+        let mut current = 0usize;
+        let mut x = 0;
+        while x <= row.len() {
+            let c = if x < row.len() {
+                is_dark(row[x])
+            } else {
+                !colour
+            };
+            if c == colour {
+                current += 1;
+            } else {
+                runs.rotate_left(1);
+                runs[4] = current;
+                // A run just ended; check the pattern when it was dark (dark-light-dark-light-dark).
+                if colour && ratio_ok(&runs) {
+                    let total: usize = runs.iter().sum();
+                    let cx = x - runs[4] - runs[3] - runs[2] / 2 - 1;
+                    if let Some((cy, vsize)) = vertical(b, &is_dark, cx, y, total) {
+                        let size = (total + vsize) as f32 / 2.0;
+                        let f = Finder {
+                            x: (x - total) as f32 + total as f32 / 2.0,
+                            y: cy,
+                            size,
+                        };
+                        merge(out, f);
+                    }
+                }
+                colour = c;
+                current = 1;
+            }
+            x += 1;
+        }
+    }
+}
+
+fn merge(out: &mut Vec<(Finder, u32)>, f: Finder) {
+    for (g, n) in out.iter_mut() {
+        if (g.x - f.x).abs() < g.size * 0.5 && (g.y - f.y).abs() < g.size * 0.5 {
+            let k = *n as f32;
+            g.x = (g.x * k + f.x) / (k + 1.0);
+            g.y = (g.y * k + f.y) / (k + 1.0);
+            g.size = (g.size * k + f.size) / (k + 1.0);
+            *n += 1;
+            return;
+        }
+    }
+    out.push((f, 1));
+}
+
+/// Regions that may hold a code: for every three finder candidates of similar size that
+/// form a right isosceles triangle (the three corners of a QR code), the square they span
+/// plus a margin; overlapping regions merged. At most `max` triangles are considered.
+pub fn regions(finders: &[(Finder, u32)], width: u32, height: u32, max: usize) -> Vec<Rect> {
+    let f: Vec<Finder> = finders.iter().map(|(f, _)| *f).collect();
+    let mut boxes: Vec<(f32, f32, f32, f32)> = Vec::new();
+    let similar = |a: &Finder, b: &Finder| {
+        let r = a.size / b.size;
+        (0.6..=1.67).contains(&r)
+    };
+    'corners: for (i, c) in f.iter().enumerate() {
+        // Neighbours that could be the other two corners (version 1 to about 40).
+        let near: Vec<(usize, f32)> = f
+            .iter()
+            .enumerate()
+            .filter(|(j, o)| *j != i && similar(c, o))
+            .filter_map(|(j, o)| {
+                let d = ((o.x - c.x).powi(2) + (o.y - c.y).powi(2)).sqrt();
+                let unit = (c.size + o.size) / 2.0;
+                (d >= unit * 1.6 && d <= unit * 26.0).then_some((j, d))
+            })
+            .collect();
+        for (a, &(j, dj)) in near.iter().enumerate() {
+            for &(k, dk) in &near[a + 1..] {
+                if (dj - dk).abs() > 0.25 * dj.max(dk) || !similar(&f[j], &f[k]) {
+                    continue;
+                }
+                let (ux, uy) = (f[j].x - c.x, f[j].y - c.y);
+                let (vx, vy) = (f[k].x - c.x, f[k].y - c.y);
+                let cos = (ux * vx + uy * vy) / (dj * dk);
+                if cos.abs() > 0.3 {
+                    continue;
+                }
+                // The fourth corner completes the parallelogram.
+                let (qx, qy) = (f[j].x + f[k].x - c.x, f[j].y + f[k].y - c.y);
+                let xs = [c.x, f[j].x, f[k].x, qx];
+                let ys = [c.y, f[j].y, f[k].y, qy];
+                let m = c.size * 1.5;
+                let lo = |v: &[f32; 4]| v.iter().copied().fold(f32::MAX, f32::min);
+                let hi = |v: &[f32; 4]| v.iter().copied().fold(f32::MIN, f32::max);
+                boxes.push((lo(&xs) - m, lo(&ys) - m, hi(&xs) + m, hi(&ys) + m));
+                if boxes.len() >= max {
+                    break 'corners;
+                }
+            }
+        }
+    }
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'outer: for i in 0..boxes.len() {
+            for j in i + 1..boxes.len() {
+                let (a, b) = (boxes[i], boxes[j]);
+                if a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3 {
+                    boxes[i] = (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3));
+                    boxes.swap_remove(j);
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    boxes
+        .into_iter()
+        .map(|(x0, y0, x1, y1)| {
+            let x0 = (x0.max(0.0) as u32).min(width);
+            let y0 = (y0.max(0.0) as u32).min(height);
+            let x1 = (x1.max(0.0) as u32).min(width);
+            let y1 = (y1.max(0.0) as u32).min(height);
+            (x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0))
+        })
+        .filter(|(_, _, w, h)| *w >= 21 && *h >= 21)
+        .collect()
+}
