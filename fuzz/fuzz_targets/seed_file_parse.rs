@@ -37,7 +37,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 };
                 let back =
                     SeedFile::parse_with(csv.expose(), &options).expect("own vendor CSV parses");
-                assert!(same(&records, &back.into_records()));
+                // The vendor format carries serial and secret only.
+                let back = back.into_records();
+                assert_eq!(records.len(), back.len());
+                for (x, y) in records.iter().zip(&back) {
+                    assert!(x.serial == y.serial && x.secret == y.secret);
+                }
             }
         }
         Err(e) => {
