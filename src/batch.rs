@@ -214,7 +214,10 @@ pub fn run_batch(
         .stopped_because
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
-    let journal = shared.journal.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let journal = shared
+        .journal
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
     summary.uncertain = journal
         .state()
         .uncertain()
@@ -304,7 +307,10 @@ fn provision(
 
     // Choose the seed and put it on disk before anything is written to the token.
     let record = {
-        let mut journal = shared.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut journal = shared
+            .journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let known = journal.state().get(&serial).cloned();
         if let Some(state) = &known
             && state.is_done()
@@ -350,7 +356,10 @@ fn provision(
     let (record, plan) = record;
 
     let result = session.burn_serial(&plan, Some(&record.serial));
-    let mut journal = shared.journal.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut journal = shared
+        .journal
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     match result {
         Ok(report) => match journal.mark_burned(&serial) {
             Ok(()) => (Some(status), TokenOutcome::Burned(Box::new(report))),

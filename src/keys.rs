@@ -13,7 +13,9 @@ use thiserror::Error;
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum KeyError {
     /// The text is not 32 hex digits.
-    #[error("the access key from {source_name} is not 16 bytes of hex (32 hex digits, either letter case, spaces allowed)")]
+    #[error(
+        "the access key from {source_name} is not 16 bytes of hex (32 hex digits, either letter case, spaces allowed)"
+    )]
     NotHex {
         /// Where it came from (`the command line`, `file F`, `environment variable N`).
         source_name: String,
@@ -37,9 +39,15 @@ pub fn parse_key_arg(arg: &str) -> Result<AccessKey, KeyError> {
         (read_file(Path::new(path))?, format!("file {path}"))
     } else if let Some(name) = arg.strip_prefix("env:") {
         let value = std::env::var(name).map_err(|_| KeyError::Env(name.to_owned()))?;
-        (SecretString::new(value), format!("environment variable {name}"))
+        (
+            SecretString::new(value),
+            format!("environment variable {name}"),
+        )
     } else {
-        (SecretString::new(arg.to_owned()), "the command line".to_owned())
+        (
+            SecretString::new(arg.to_owned()),
+            "the command line".to_owned(),
+        )
     };
     AccessKey::from_hex(text.expose().trim()).map_err(|_| KeyError::NotHex { source_name })
 }

@@ -77,31 +77,45 @@ impl fmt::Display for Conversion {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
     /// HOTP credentials cannot be burned: the token only does TOTP.
-    #[error("type: the token only does TOTP; this credential is HOTP (counter-based) and cannot be burned")]
+    #[error(
+        "type: the token only does TOTP; this credential is HOTP (counter-based) and cannot be burned"
+    )]
     Hotp,
     /// SHA-512 (or another hash the token lacks).
-    #[error("algorithm: the token supports SHA1 and SHA256, not {0}; no conversion can keep the codes equal")]
+    #[error(
+        "algorithm: the token supports SHA1 and SHA256, not {0}; no conversion can keep the codes equal"
+    )]
     Algorithm(String),
     /// A period the token cannot count in.
-    #[error("period: the token counts in 30 or 60 second steps, not {0} s; pass --period 30 or 60 with --accept override if the service can be changed")]
+    #[error(
+        "period: the token counts in 30 or 60 second steps, not {0} s; pass --period 30 or 60 with --accept override if the service can be changed"
+    )]
     Period(u64),
     /// A digit count the token cannot show.
-    #[error("digits: the token shows 6 digits, the credential asks for {0}; --accept six-digits burns it anyway (the token then shows the last 6 digits, valid only where the service accepts 6)")]
+    #[error(
+        "digits: the token shows 6 digits, the credential asks for {0}; --accept six-digits burns it anyway (the token then shows the last 6 digits, valid only where the service accepts 6)"
+    )]
     Digits(u8),
     /// The seed is empty.
     #[error("secret: the seed is empty")]
     EmptySeed,
     /// The seed is too long to store.
-    #[error("secret: the seed is {0} bytes, the token stores at most 63; --accept hash-long-seed hashes seeds longer than 64 bytes (codes unchanged)")]
+    #[error(
+        "secret: the seed is {0} bytes, the token stores at most 63; --accept hash-long-seed hashes seeds longer than 64 bytes (codes unchanged)"
+    )]
     SeedTooLong(usize),
     /// A 64-byte seed cannot be stored and cannot be hashed without changing the codes.
-    #[error("secret: the seed is exactly 64 bytes: too long for the token (63 at most), and HMAC does not hash keys of exactly one block, so no conversion keeps the codes")]
+    #[error(
+        "secret: the seed is exactly 64 bytes: too long for the token (63 at most), and HMAC does not hash keys of exactly one block, so no conversion keeps the codes"
+    )]
     SeedOneBlock,
     /// The display timeout is not one the token knows.
     #[error("display timeout: the token offers 15, 30, 60 or 120 s, not {0} s")]
     DisplayTimeout(u32),
     /// The user asked for an override without accepting it.
-    #[error("{0}: overriding the credential's value changes the codes; add --accept override to confirm")]
+    #[error(
+        "{0}: overriding the credential's value changes the codes; add --accept override to confirm"
+    )]
     OverrideNotAccepted(&'static str),
 }
 
@@ -200,7 +214,10 @@ impl BurnPlan {
 
         let period = match opts.period {
             Some(p) if p != period => {
-                accept(Conversion::Override, PlanError::OverrideNotAccepted("period"))?;
+                accept(
+                    Conversion::Override,
+                    PlanError::OverrideNotAccepted("period"),
+                )?;
                 p
             }
             _ => period,

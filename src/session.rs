@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use safeid_proto::{
-    self as proto, AccessKey, Command, Info, Model, ModelTable, ProtoError, StatusWord,
-    TokenConfig,
+    self as proto, AccessKey, Command, Info, Model, ModelTable, ProtoError, StatusWord, TokenConfig,
 };
 use safeid_transport::{Transaction, Transport, TransportError};
 use serde::Serialize;

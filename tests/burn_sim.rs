@@ -6,9 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use safeid::otpauth::Credential;
-use safeid::proto::{
-    AccessKey, DisplayTimeout, HmacAlgorithm, ModelTable, TimeStep,
-};
+use safeid::proto::{AccessKey, DisplayTimeout, HmacAlgorithm, ModelTable, TimeStep};
 use safeid::secret::SecretBytes;
 use safeid::sim::{Faults, ManualClock, SimTransport, TokenSpec, VirtualToken};
 use safeid::transport::Transport;
@@ -109,7 +107,10 @@ fn display_matches_an_rfc_6238_value() {
     // RFC 6238 Appendix B, SHA-1, T = 1111111109 -> 07081804; 6 digits: 081804.
     // The token's clock was set to T0; advance it by the difference.
     let token = r.token.lock().unwrap();
-    assert_eq!(token.display_code_at(1_111_111_109).as_deref(), Some("081804"));
+    assert_eq!(
+        token.display_code_at(1_111_111_109).as_deref(),
+        Some("081804")
+    );
 }
 
 #[test]
@@ -127,7 +128,10 @@ fn unknown_model_needs_a_key_and_user_key_works() {
         .with_key(key)
         .burn(&uri_plan(URI))
         .unwrap();
-    assert!(report.token.status.restricted, "unknown models count as restricted");
+    assert!(
+        report.token.status.restricted,
+        "unknown models count as restricted"
+    );
     assert_eq!(report.token.key_source, safeid::KeySource::User);
     assert_eq!(
         r.token.lock().unwrap().state().seed_hex.as_deref(),
@@ -159,7 +163,10 @@ fn model_file_adds_a_model_and_its_key() {
 
 #[test]
 fn wrong_key_is_tried_once_and_nothing_is_written() {
-    let mut r = rig(TokenSpec::new("8659622000001", [0x01; 16]), Faults::default());
+    let mut r = rig(
+        TokenSpec::new("8659622000001", [0x01; 16]),
+        Faults::default(),
+    );
     let err = session(&mut r.transport, &r.clock)
         .burn(&uri_plan(URI))
         .unwrap_err();
@@ -197,7 +204,10 @@ fn locked_token_refuses_even_the_right_key() {
 fn plans_the_token_cannot_honour_are_refused_naming_the_parameter() {
     let base = "otpauth://totp/X:a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     let cases: &[(&str, PlanError)] = &[
-        ("otpauth://hotp/X:a?secret=GEZDGNBVGY3TQOJQ&counter=1", PlanError::Hotp),
+        (
+            "otpauth://hotp/X:a?secret=GEZDGNBVGY3TQOJQ&counter=1",
+            PlanError::Hotp,
+        ),
         (
             &format!("{base}&algorithm=SHA512"),
             PlanError::Algorithm("SHA512".into()),
@@ -221,18 +231,22 @@ fn plans_the_token_cannot_honour_are_refused_naming_the_parameter() {
         BurnPlan::from_seed(&long, HmacAlgorithm::Sha1, 30, &PlanOptions::default()).unwrap_err();
     assert_eq!(err, PlanError::SeedTooLong(70));
     let exactly_block = SecretBytes::from(vec![7u8; 64]);
-    let err = BurnPlan::from_seed(&exactly_block, HmacAlgorithm::Sha1, 30, &PlanOptions::default())
-        .unwrap_err();
+    let err = BurnPlan::from_seed(
+        &exactly_block,
+        HmacAlgorithm::Sha1,
+        30,
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(err, PlanError::SeedOneBlock);
 }
 
 #[test]
 fn accepted_conversions_are_listed_and_keep_codes() {
     // 8 digits accepted as 6: the token's code is the last 6 digits of the service's.
-    let cred = Credential::parse(
-        "otpauth://totp/X:a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=8",
-    )
-    .unwrap();
+    let cred =
+        Credential::parse("otpauth://totp/X:a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=8")
+            .unwrap();
     let mut opts = PlanOptions::default();
     opts.accept.insert(Conversion::SixDigits);
     let plan = BurnPlan::from_credential(&cred, &opts).unwrap();

@@ -19,12 +19,20 @@ const GET_INFO: &str = "80 41 00 00 02 02 11";
 const GET_CHALLENGE: &str = "80 4B 08 00 00";
 
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/proto/tests/data/protocol.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/proto/tests/data/protocol.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn find<'a>(v: &'a Value, group: &str, pred: impl Fn(&Value) -> bool) -> &'a Value {
-    v[group].as_array().unwrap().iter().find(|e| pred(e)).unwrap()
+    v[group]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| pred(e))
+        .unwrap()
 }
 
 fn hex(s: &str) -> Vec<u8> {
@@ -76,7 +84,13 @@ fn plan(seed: &[u8]) -> BurnPlan {
         display_timeout: Some(30),
         ..PlanOptions::default()
     };
-    BurnPlan::from_seed(&SecretBytes::from_slice(seed), HmacAlgorithm::Sha256, 30, &opts).unwrap()
+    BurnPlan::from_seed(
+        &SecretBytes::from_slice(seed),
+        HmacAlgorithm::Sha256,
+        30,
+        &opts,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -100,10 +114,7 @@ fn full_burn_is_byte_exact() {
     assert_eq!(report.token.status.model.as_deref(), Some("OTPC-P2-i"));
     assert!(report.token.status.restricted);
     assert_eq!(report.token.status.token_time, 1_700_000_000);
-    assert_eq!(
-        report.token.status.drift,
-        1_700_000_000 - 2_639_613_877_i64
-    );
+    assert_eq!(report.token.status.drift, 1_700_000_000 - 2_639_613_877_i64);
     assert_eq!(report.clock_set_to, 2_639_613_877);
 }
 
