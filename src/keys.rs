@@ -60,3 +60,47 @@ fn read_file(path: &Path) -> Result<SecretString, KeyError> {
             reason: e.kind().to_string(),
         })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "8AD206883CA369482AB27182B6E83224";
+
+    #[test]
+    fn hex_in_either_case_with_spaces() {
+        let upper = parse_key_arg(KEY).unwrap();
+        let lower = parse_key_arg(&KEY.to_lowercase()).unwrap();
+        let spaced = parse_key_arg("8AD2 0688 3CA3 6948 2AB2 7182 B6E8 3224").unwrap();
+        assert_eq!(upper, AccessKey::token2());
+        assert_eq!(lower, AccessKey::token2());
+        assert_eq!(spaced, AccessKey::token2());
+    }
+
+    #[test]
+    fn file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, format!("{}\n", KEY.to_lowercase())).unwrap();
+        let from_file = parse_key_arg(&format!("@{}", path.display())).unwrap();
+        assert_eq!(from_file, AccessKey::token2());
+        // A variable name no other test uses; set by this test alone.
+        let name = "SAFEID_KEYS_UNIT_TEST_KEY";
+        assert_eq!(
+            parse_key_arg(&format!("env:{name}")),
+            Err(KeyError::Env(name.into()))
+        );
+        let missing = parse_key_arg("@/nonexistent/safeid/key").unwrap_err();
+        assert!(matches!(missing, KeyError::File { .. }));
+    }
+
+    #[test]
+    fn errors_never_contain_the_key() {
+        for bad in ["8AD206883CA369482AB27182B6E832", "8AD206883CA369482AB27182B6E8322Z"] {
+            let e = parse_key_arg(bad).unwrap_err().to_string();
+            assert!(!e.contains("8AD2"), "{e}");
+            assert!(e.contains("the command line"));
+        }
+    }
+}
