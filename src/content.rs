@@ -261,6 +261,6 @@ mod tests {
         assert_eq!(pick(&both, Some("github")).unwrap(), a);
         assert!(pick(&both, Some("3")).is_err());
         assert!(pick(&both, Some("b")).unwrap_err().contains("several"));
-        assert_eq!(pick(&[a.clone()], None).unwrap(), a);
+        assert_eq!(pick(std::slice::from_ref(&a), None).unwrap(), a);
     }
 }

@@ -30,7 +30,8 @@
 //! - Lines that cannot be read, and marks for unknown serials, are reported as anomalies
 //!   (with line numbers, never contents) and skipped; they do not stop the batch.
 //!
-//! One process at a time may append to a journal.
+//! One process at a time may append to a journal: [`Journal::open`] takes an advisory lock
+//! on the file and refuses a journal that is already open ([`JournalError::InUse`]).
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -224,6 +225,9 @@ pub enum JournalError {
     /// A serial that cannot be journaled (empty, too long, control characters).
     #[error("serial {0:?} is not usable: {1}")]
     InvalidSerial(String, crate::sources::ProblemKind),
+    /// Another process (or another `Journal` in this one) has the journal open.
+    #[error("the journal is in use by another safeid process: one batch per journal")]
+    InUse,
     /// An earlier append failed; the file may end in a partial line. Reopen the journal.
     #[error("an earlier journal write failed; reopen the journal to recover")]
     Poisoned,
@@ -603,6 +607,13 @@ impl Journal {
             Err(e) => return Err(e.into()),
         }
         let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        // One writer per journal: a second batch on the same file could plan a serial
+        // twice. The lock is advisory and released when the file is closed.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalError::InUse),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
         let mode_tightened = tighten_mode(&file)?;
         let mut bytes = Zeroizing::new(Vec::new());
         file.read_to_end(&mut bytes)?;

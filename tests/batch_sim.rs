@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use safeid::batch::{BatchOptions, BatchSeeds, OnError, TokenOutcome, run_batch};
 use safeid::journal::{Journal, JournalOptions, JournalState};
 use safeid::otpauth::Credential;
-use safeid::sim::{Faults, ManualClock, SimStation, TokenSpec, VirtualToken, serial_queue};
+use safeid::sim::{Faults, ManualClock, Placed, SimStation, TokenSpec, serial_queue};
 use safeid::sources::SeedFile;
 use safeid::transport::Station;
 
@@ -23,9 +23,7 @@ fn options(clock: &ManualClock) -> BatchOptions {
     }
 }
 
-fn placed_tokens(
-    stations: &[Arc<Mutex<Vec<Arc<Mutex<VirtualToken>>>>>],
-) -> Vec<(String, Option<String>)> {
+fn placed_tokens(stations: &[Placed]) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     for placed in stations {
         for token in placed.lock().unwrap().iter() {
@@ -263,7 +261,7 @@ fn faults_at_every_apdu_lose_no_seed_and_resume_finishes() {
             let what = format!("k={k} in_flight={in_flight}: {summary:?}");
             assert_eq!(summary.burned, 2, "{what}");
             assert_eq!(summary.failed, 1, "{what}");
-            let tokens = placed_tokens(&[placed.clone()]);
+            let tokens = placed_tokens(std::slice::from_ref(&placed));
             assert_no_seed_lost(&tokens, journal.state());
             let uncertain = k == 4 && in_flight;
             assert_eq!(
@@ -385,4 +383,18 @@ fn a_thousand_virtual_tokens_on_two_readers() {
     assert!(placed[0].lock().unwrap().len() > 100, "both readers worked");
     assert!(placed[1].lock().unwrap().len() > 100, "both readers worked");
     assert_no_seed_lost(&tokens, journal.state());
+}
+
+#[test]
+fn a_journal_has_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let (first, _) = Journal::open(&path).unwrap();
+    let second = Journal::open(&path);
+    assert!(
+        matches!(second, Err(safeid::journal::JournalError::InUse)),
+        "{second:?}"
+    );
+    drop(first);
+    assert!(Journal::open(&path).is_ok(), "the lock goes with the file");
 }
