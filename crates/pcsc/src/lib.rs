@@ -65,6 +65,12 @@ mod transport;
 mod wait;
 mod worker;
 
+/// The raw [`pcsc`](https://docs.rs/pcsc) crate this backend is built on, for programs that
+/// need plain PC/SC calls next to a [`PcscTransport`] without a dependency of their own
+/// on it, at the same version (the root package's `bench_pcsc` example measures the
+/// PC/SC floor with it).
+pub use pcsc;
+
 pub use error::map_error;
 pub use reader::{ReaderChoice, list_readers, select_reader};
 pub use station::{PcscStation, STATION_POLL};
