@@ -48,6 +48,11 @@
 //!   not the token: a secure command that timed out may or may not have run.
 //! - Establishing a context and listing readers only talk to pcscd (not to a token) and
 //!   have no deadline.
+//! - Handing a call to the worker and its answer back wakes a thread each way. Inside a
+//!   transaction both sides poll for up to half a millisecond before they sleep, so the
+//!   APDUs of a burn do not each pay for waking an idle CPU (a halted one, in a virtual
+//!   machine); a slower exchange (a real contactless reader takes milliseconds) ends in
+//!   an ordinary blocking wait. `docs/benchmarks.md` has the figures.
 //!
 //! Every transmit uses a receive buffer of the largest size PC/SC can return, allocated
 //! up front: a "buffer too small" error would arrive after the command already ran on

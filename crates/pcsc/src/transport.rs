@@ -136,13 +136,7 @@ impl PcscTransport {
     /// Waits for the worker's reply within the deadline. A begin that does not come
     /// back is another program holding the card, so it reads as "busy".
     fn await_reply(&mut self, is_begin: bool) -> Result<Vec<u8>, TransportError> {
-        let outcome = match self.deadline {
-            Some(deadline) => self.replies.recv_timeout(deadline),
-            None => self
-                .replies
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
-        };
+        let outcome = worker::recv_spinning(&self.replies, worker::SPIN, self.deadline);
         match outcome {
             Ok(reply) => reply,
             Err(RecvTimeoutError::Timeout) => {

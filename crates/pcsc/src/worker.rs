@@ -3,7 +3,9 @@
 //! itself has no timeout on SCardTransmit (see the crate docs).
 
 use std::ffi::CString;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use pcsc::{Card, Context, Disposition, Protocols, ShareMode};
 use safeid_transport::TransportError;
@@ -14,6 +16,46 @@ use crate::error::map_error;
 /// "buffer too small" error would arrive after the command already ran on the token
 /// (PROTOCOL.md section 1), and it must not be retried.
 pub(crate) const RECEIVE_BUFFER: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
+
+/// How long the worker, inside a transaction, keeps polling for the next request after a
+/// reply before it sleeps, and how long the caller polls for a reply (see
+/// [`recv_spinning`]). Between transactions the worker sleeps at once.
+pub(crate) const SPIN: Duration = Duration::from_micros(500);
+
+/// Receives from `channel`, polling it for up to `spin` (yielding the CPU between polls)
+/// before blocking, and giving up after `limit` in all (`None`: never).
+///
+/// Why: every request and reply crosses between the caller's thread and the worker. A
+/// thread that blocks lets its CPU go idle, and in a virtual machine an idle virtual CPU
+/// is halted; waking it again for the next message costs tens of microseconds, several
+/// times per APDU, which is more than a whole APDU round trip to a virtual token. Polling
+/// for a short while keeps both threads awake through the few microseconds between the
+/// APDUs of a burn and through a fast token's reply; a slow reader (a real contactless
+/// exchange takes milliseconds) still ends in an ordinary blocking wait. The `bench_pcsc`
+/// example of the root package measures the effect.
+pub(crate) fn recv_spinning<T>(
+    channel: &Receiver<T>,
+    spin: Duration,
+    limit: Option<Duration>,
+) -> Result<T, RecvTimeoutError> {
+    let start = Instant::now();
+    let spin = limit.map_or(spin, |limit| spin.min(limit));
+    loop {
+        match channel.try_recv() {
+            Ok(value) => return Ok(value),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => {}
+        }
+        if start.elapsed() >= spin {
+            break;
+        }
+        thread::yield_now();
+    }
+    match limit {
+        Some(limit) => channel.recv_timeout(limit.saturating_sub(start.elapsed())),
+        None => channel.recv().map_err(|_| RecvTimeoutError::Disconnected),
+    }
+}
 
 /// What the caller asks the worker to do. Every request but `End` gets one reply.
 pub(crate) enum Request {
@@ -82,7 +124,7 @@ fn serve_transaction(
     replies: &Sender<Reply>,
     buffer: &mut [u8],
 ) -> bool {
-    while let Ok(request) = requests.recv() {
+    while let Ok(request) = recv_spinning(requests, SPIN, None) {
         let reply = match request {
             Request::Transmit(command) => transmit(card, &command, buffer),
             Request::End => return true,
@@ -105,5 +147,70 @@ fn transmit(card: &Card, command: &[u8], buffer: &mut [u8]) -> Reply {
         0 => Err(TransportError::EmptyReply),
         1 => Err(TransportError::ShortReply { len: 1 }),
         _ => Ok(reply.to_vec()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    #[test]
+    fn a_waiting_message_is_taken_at_once() {
+        let (tx, rx) = mpsc::channel();
+        tx.send(7).unwrap();
+        assert_eq!(recv_spinning(&rx, SPIN, Some(Duration::ZERO)), Ok(7));
+    }
+
+    #[test]
+    fn a_message_after_the_spin_is_still_received() {
+        let (tx, rx) = mpsc::channel();
+        let sender = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            tx.send(1).unwrap();
+        });
+        let start = Instant::now();
+        assert_eq!(recv_spinning(&rx, Duration::from_micros(100), None), Ok(1));
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        sender.join().unwrap();
+    }
+
+    #[test]
+    fn the_limit_bounds_the_whole_wait() {
+        let (_tx, rx) = mpsc::channel::<u8>();
+        let start = Instant::now();
+        assert_eq!(
+            recv_spinning(
+                &rx,
+                Duration::from_secs(10),
+                Some(Duration::from_millis(30))
+            ),
+            Err(RecvTimeoutError::Timeout)
+        );
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(30), "{waited:?}");
+        assert!(waited < Duration::from_secs(2), "{waited:?}");
+    }
+
+    #[test]
+    fn a_hung_up_sender_ends_the_wait() {
+        let (tx, rx) = mpsc::channel::<u8>();
+        drop(tx);
+        assert_eq!(
+            recv_spinning(&rx, SPIN, None),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        let (tx, rx) = mpsc::channel::<u8>();
+        let sender = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            drop(tx);
+        });
+        assert_eq!(
+            recv_spinning(&rx, Duration::ZERO, Some(Duration::from_secs(5))),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        sender.join().unwrap();
     }
 }
