@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn errors_never_contain_the_key() {
-        for bad in ["8AD206883CA369482AB27182B6E832", "8AD206883CA369482AB27182B6E8322Z"] {
+        for bad in [
+            "8AD206883CA369482AB27182B6E832",
+            "8AD206883CA369482AB27182B6E8322Z",
+        ] {
             let e = parse_key_arg(bad).unwrap_err().to_string();
             assert!(!e.contains("8AD2"), "{e}");
             assert!(e.contains("the command line"));
