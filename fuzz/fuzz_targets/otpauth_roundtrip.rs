@@ -12,7 +12,11 @@ fn check(c: &Credential) {
     }
     let again = Credential::parse(uri.expose()).expect("canonical URI parses");
     assert_eq!(&again, c, "round trip changed the credential");
-    assert_eq!(again.to_uri().expose(), uri.expose(), "formatting is not canonical");
+    assert_eq!(
+        again.to_uri().expose(),
+        uri.expose(),
+        "formatting is not canonical"
+    );
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

@@ -21,7 +21,10 @@ struct Replay {
 
 impl Transaction for Replay {
     fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        assert!(command_case(command).is_ok(), "malformed APDU sent: {command:02X?}");
+        assert!(
+            command_case(command).is_ok(),
+            "malformed APDU sent: {command:02X?}"
+        );
         self.rounds += 1;
         Ok(self.replies.next().unwrap_or_else(|| vec![0x61, 0x00]))
     }
