@@ -1,5 +1,5 @@
-//! Cheap image transforms used by the decoding passes: Otsu's global threshold and a 2x2
-//! box downscale.
+//! Global thresholds used by the decoding passes: Otsu's method, and Otsu's method again
+//! within each of its two classes.
 
 use image::GrayImage;
 
@@ -64,26 +64,6 @@ pub fn otsu_from_histogram(hist: &[u64; 256]) -> u8 {
     best
 }
 
-/// Halves both dimensions by averaging 2x2 blocks (the last odd row/column is dropped).
-pub fn downscale2(image: &GrayImage) -> GrayImage {
-    let (w, h) = (image.width() / 2, image.height() / 2);
-    let src = image.as_raw();
-    let sw = image.width() as usize;
-    let mut out = Vec::with_capacity(w as usize * h as usize);
-    for y in 0..h as usize {
-        let r0 = &src[2 * y * sw..];
-        let r1 = &src[(2 * y + 1) * sw..];
-        for x in 0..w as usize {
-            let s = u16::from(r0[2 * x])
-                + u16::from(r0[2 * x + 1])
-                + u16::from(r1[2 * x])
-                + u16::from(r1[2 * x + 1]);
-            out.push(((s + 2) / 4) as u8);
-        }
-    }
-    GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(0, 0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,10 +85,15 @@ mod tests {
     }
 
     #[test]
-    fn downscale_averages_blocks() {
-        let img = GrayImage::from_raw(3, 2, vec![0, 100, 9, 200, 100, 9]).unwrap_or_default();
-        let small = downscale2(&img);
-        assert_eq!(small.dimensions(), (1, 1));
-        assert_eq!(small.as_raw(), &vec![100]);
+    fn three_thresholds_separate_three_levels() {
+        // Text at 20, a panel at 150, paper at 250: the inner thresholds split 20|150 and
+        // 150|250 whichever way the global one fell.
+        let mut raw = vec![20u8; 3000];
+        raw.extend(vec![150u8; 4000]);
+        raw.extend(vec![250u8; 5000]);
+        let img = GrayImage::from_raw(100, 120, raw).unwrap_or_default();
+        let ts = three_thresholds(&img);
+        assert!(ts.iter().any(|&t| (20..150).contains(&t)), "{ts:?}");
+        assert!(ts.iter().any(|&t| (150..250).contains(&t)), "{ts:?}");
     }
 }

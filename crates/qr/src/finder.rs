@@ -112,8 +112,12 @@ fn ratio_ok(runs: &[usize; 5]) -> bool {
         return false;
     }
     let unit = total as f32 / 7.0;
-    let tol = unit * 0.6;
-    let near = |r: usize, n: f32| (r as f32 - n * unit).abs() <= tol * n.max(1.0);
+    // Lenient on the one-module runs (blur and scaling smear edges), stricter on the
+    // centre, which tells a finder from a run of equal bars.
+    let near = |r: usize, n: f32| {
+        let tol = if n > 1.0 { 1.4 } else { 0.6 };
+        (r as f32 - n * unit).abs() <= tol * unit
+    };
     near(runs[0], 1.0)
         && near(runs[1], 1.0)
         && near(runs[2], 3.0)
@@ -309,4 +313,65 @@ pub fn regions(finders: &[(Finder, u32)], width: u32, height: u32, max: usize) -
         })
         .filter(|(_, _, w, h)| *w >= 21 && *h >= 21)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_three_finders_of_a_generated_code() {
+        let module = 4u32;
+        let img = crate::generate::image("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", module)
+            .unwrap_or_default();
+        let side = img.width() as f32;
+        // Finder centres sit 4 (quiet zone) + 3.5 modules from the code's corners.
+        let c = (4.0 + 3.5) * module as f32;
+        let expected = [(c, c), (side - c, c), (c, side - c)];
+        let luma = Bitmap {
+            width: img.width() as usize,
+            height: img.height() as usize,
+            bits: img.as_raw().clone(),
+        };
+        let mut found = Vec::new();
+        find(&luma, |p| p < 128, 2, 100, &mut found);
+        for (ex, ey) in expected {
+            assert!(
+                found.iter().any(|(f, _)| (f.x - ex).abs() <= 2.0
+                    && (f.y - ey).abs() <= 2.0
+                    && (f.size - 7.0 * module as f32).abs() <= 3.0),
+                "no finder at ({ex}, {ey}): {found:?}"
+            );
+        }
+        let rs = regions(&found, img.width(), img.height(), 8);
+        assert_eq!(rs.len(), 1, "{rs:?}");
+        let (x, y, w, h) = rs[0];
+        assert!(x <= 4 * module && y <= 4 * module, "{rs:?}");
+        assert!(x + w >= img.width() - 4 * module && y + h >= img.height() - 4 * module);
+    }
+
+    #[test]
+    fn local_bitmaps_mark_dark_and_light() {
+        let img = crate::generate::image("hello", 4).unwrap_or_default();
+        let (dark, light) = local_bitmaps(&img);
+        for (i, &p) in img.as_raw().iter().enumerate() {
+            assert!(dark.bits[i] + light.bits[i] <= 1);
+            if dark.bits[i] == 1 {
+                assert_eq!(p, 0);
+            }
+            if light.bits[i] == 1 {
+                assert_eq!(p, 255);
+            }
+        }
+        assert!(dark.bits.iter().any(|&b| b == 1) && light.bits.iter().any(|&b| b == 1));
+    }
+
+    #[test]
+    fn ratio_accepts_1_1_3_1_1_only() {
+        assert!(ratio_ok(&[4, 4, 12, 4, 4]));
+        assert!(ratio_ok(&[3, 2, 8, 3, 3]));
+        assert!(!ratio_ok(&[4, 4, 4, 4, 4]));
+        assert!(!ratio_ok(&[1, 1, 1, 1, 1]));
+        assert!(!ratio_ok(&[10, 2, 6, 2, 2]));
+    }
 }

@@ -63,7 +63,7 @@ pub fn image(text: &str, module_px: u32) -> Result<GrayImage, QrError> {
     }))
 }
 
-/// Renders `text` as a PNG file's bytes (see [`image`]).
+/// Renders `text` as a PNG file's bytes (see [`image()`](fn@image)).
 pub fn png(text: &str, module_px: u32) -> Result<Vec<u8>, QrError> {
     let img = image(text, module_px)?;
     let mut out = Vec::new();

@@ -2,9 +2,10 @@
 //!
 //! This crate owns everything between pixels and the text a QR code holds: loading image
 //! files (PNG, JPEG, BMP, GIF, WebP, TIFF) within [`Limits`] that stop decompression bombs,
-//! a multi-pass detector built on `rqrr` with the preprocessing that real screenshots need
-//! (global Otsu threshold, inversion for dark mode, rqrr's adaptive threshold, a half-size
-//! pass for blurred codes), capture of every X11 monitor ([`screen`]), rendering codes for
+//! a detector built on `rqrr` with the preprocessing that real screenshots need (a fast
+//! finder-pattern search in both polarities that crops each candidate code, per-crop Otsu
+//! thresholds, a 2x upscale for small modules, whole-image passes as a fallback), capture
+//! of every X11 monitor ([`screen`]), rendering codes for
 //! the user ([`generate`]) and a deterministic synthetic screenshot corpus ([`corpus`]) for
 //! tests and the benchmark.
 //!

@@ -9,7 +9,7 @@ use std::time::Instant;
 use image::GrayImage;
 use safeid_secret::SecretString;
 
-use crate::binarize::{downscale2, otsu, three_thresholds};
+use crate::binarize::{otsu, three_thresholds};
 use crate::finder::{Bitmap, Finder, find, local_bitmaps, regions};
 use crate::{Limits, QrError};
 
@@ -45,8 +45,6 @@ enum Binarize {
 struct Pass {
     name: &'static str,
     binarize: Binarize,
-    /// Work on the image halved in both dimensions (blurred or large-module codes).
-    half: bool,
 }
 
 /// The passes in order: cheapest and most often successful first.
@@ -54,32 +52,18 @@ const PASSES: &[Pass] = &[
     Pass {
         name: "rqrr-otsu",
         binarize: Binarize::Otsu { inverted: false },
-        half: false,
     },
     Pass {
         name: "rqrr-otsu-inverted",
         binarize: Binarize::Otsu { inverted: true },
-        half: false,
     },
     Pass {
         name: "rqrr-adaptive",
         binarize: Binarize::Adaptive { inverted: false },
-        half: false,
     },
     Pass {
         name: "rqrr-adaptive-inverted",
         binarize: Binarize::Adaptive { inverted: true },
-        half: false,
-    },
-    Pass {
-        name: "rqrr-half-otsu",
-        binarize: Binarize::Otsu { inverted: false },
-        half: true,
-    },
-    Pass {
-        name: "rqrr-half-otsu-inverted",
-        binarize: Binarize::Otsu { inverted: true },
-        half: true,
     },
 ];
 
@@ -231,7 +215,6 @@ fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Foun
         let pass = Pass {
             name,
             binarize: Binarize::Threshold { t, inverted },
-            half: false,
         };
         let r = run_pass(crop, &pass);
         let clean = r.failed_grids == 0 && !r.panicked;
@@ -254,7 +237,6 @@ fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Foun
                 "roi-2x-otsu"
             },
             binarize: Binarize::Otsu { inverted },
-            half: false,
         };
         let mut r = run_pass(&big, &pass);
         for f in &mut r.found {
@@ -274,7 +256,6 @@ fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Foun
             "roi-adaptive"
         },
         binarize: Binarize::Adaptive { inverted },
-        half: false,
     };
     merge(&mut found, run_pass(crop, &pass).found);
     found
@@ -286,26 +267,11 @@ fn whole_image_passes(
     mut all: Vec<Found>,
     stop: &dyn Fn() -> bool,
 ) -> Vec<Found> {
-    let mut half: Option<GrayImage> = None;
     for pass in PASSES {
         if stop() {
             break;
         }
-        let result = if pass.half {
-            if image.width() < 64 || image.height() < 64 {
-                continue;
-            }
-            let small = half.get_or_insert_with(|| downscale2(image));
-            let mut r = run_pass(small, pass);
-            for f in &mut r.found {
-                for p in &mut f.bounds {
-                    *p = (p.0.saturating_mul(2), p.1.saturating_mul(2));
-                }
-            }
-            r
-        } else {
-            run_pass(image, pass)
-        };
+        let result = run_pass(image, pass);
         merge(&mut all, result.found);
         // Stop early once codes are known and this pass left nothing half-seen; a grid that
         // was detected but did not decode (or a panic) means another pass may still help.

@@ -119,7 +119,7 @@ pub fn otpauth_text(rng: &mut Rng) -> String {
     let user = format!("user{}%40example.com", rng.range(1, 9999));
     let mut uri = format!("otpauth://totp/{issuer}:{user}?secret={secret}&issuer={issuer}");
     if rng.range(0, 2) == 0 {
-        let extra: &str = *rng.pick(&["&algorithm=SHA256", "&digits=8", "&period=60"]);
+        let extra: &&str = rng.pick(&["&algorithm=SHA256", "&digits=8", "&period=60"]);
         uri.push_str(extra);
     }
     uri
@@ -252,7 +252,7 @@ pub fn sample(condition: Condition, seed: u64, index: usize) -> Sample {
         }
         Condition::NoCode => {
             texts.clear();
-            let (w, h, s) = if index % 2 == 0 {
+            let (w, h, s) = if index.is_multiple_of(2) {
                 (1920, 1080, 1)
             } else {
                 (3840, 2160, 2)
