@@ -363,7 +363,7 @@ mod tests {
                 assert_eq!(p, 255);
             }
         }
-        assert!(dark.bits.iter().any(|&b| b == 1) && light.bits.iter().any(|&b| b == 1));
+        assert!(dark.bits.contains(&1) && light.bits.contains(&1));
     }
 
     #[test]
