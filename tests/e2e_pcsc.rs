@@ -322,3 +322,58 @@ fn virtual_token_command_serves_a_token_and_dumps_its_state() {
     assert_eq!(mode & 0o777, 0o600, "the state file holds the seed");
     std::thread::sleep(Duration::from_millis(900));
 }
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn batch_on_two_real_readers_feeds_one_journal() {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let a = place(TokenSpec::token2("8659612000701"), ServeOptions::default());
+    let b_token = Arc::new(Mutex::new(VirtualToken::new(
+        TokenSpec::token2("8659632000702"),
+        Arc::new(SystemClock),
+    )));
+    let b_handle = vpcd::serve(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, vpcd::DEFAULT_PORT + 1)),
+        Arc::clone(&b_token),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    assert!(b_handle.wait_connected(Duration::from_secs(10)));
+    let b = Placed {
+        handle: b_handle,
+        token: b_token,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let out = safeid(&[
+        "batch",
+        "--reader",
+        "00 00",
+        "--reader",
+        "00 01",
+        "--random",
+        "--count",
+        "2",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 burned"));
+
+    let (state, _) = safeid::journal::JournalState::load(&journal).unwrap();
+    for placed in [&a, &b] {
+        let token = placed.token.lock().unwrap().state();
+        let entry = state
+            .get(&token.serial)
+            .expect("every burned token is in the journal");
+        assert!(entry.is_done());
+        let journaled = data_encoding::HEXUPPER.encode(entry.seed.secret.expose());
+        assert_eq!(
+            token.seed_hex.as_deref(),
+            Some(journaled.as_str()),
+            "{}",
+            token.serial
+        );
+    }
+}
