@@ -229,6 +229,23 @@ fn two_readers_without_a_choice_are_listed() {
 
 #[test]
 #[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn readers_are_listed_with_the_numbers_reader_takes() {
+    let out = safeid(&["readers"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[0] Virtual PCD 00 00\n[1] Virtual PCD 00 01\n"
+    );
+    let out = safeid_with_socket(&["readers"], &stack_socket("SAFEID_TEST_PCSC_EMPTY_SOCKET"));
+    assert!(
+        stderr(&out).contains("no smart-card reader found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
 fn no_card_on_the_reader_says_what_to_do() {
     let started = Instant::now();
     let out = safeid(&["info", "--reader", "00 01", "--wait", "1"]);

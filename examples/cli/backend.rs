@@ -106,3 +106,26 @@ impl BackendArgs {
         )
     }
 }
+
+/// `safeid readers`: the readers pcscd knows, numbered as `--reader` takes them.
+#[cfg(feature = "pcsc")]
+pub fn list_readers() -> super::CliResult {
+    let readers = safeid_pcsc::list_readers()?;
+    if readers.is_empty() {
+        return Err(safeid::transport::TransportError::NoReader.into());
+    }
+    for (i, name) in readers.iter().enumerate() {
+        println!("[{i}] {name}");
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `safeid readers` without PC/SC support.
+#[cfg(not(feature = "pcsc"))]
+pub fn list_readers() -> super::CliResult {
+    Err(
+        "this build has no PC/SC reader support: rebuild with `--features pcsc` \
+         (needs libpcsclite-dev and pkg-config)"
+            .into(),
+    )
+}

@@ -42,6 +42,8 @@ enum Command {
     Uri(uri::UriArgs),
     /// Compute HOTP/TOTP codes (previous, current and next, as the vendor tool's Test button).
     Code(code::CodeArgs),
+    /// List the PC/SC readers, numbered (the numbers are what --reader takes).
+    Readers,
     /// Read a token's serial, model and clock (needs no key, changes nothing).
     Info(token::InfoArgs),
     /// Burn a seed into a token: config (clock, algorithm, step) first, then the seed.
@@ -67,6 +69,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Uri(args) => uri::run(&args),
         Command::Code(args) => code::run(&args),
+        Command::Readers => backend::list_readers(),
         Command::Info(args) => token::info(&args, trace),
         Command::Burn(args) => token::burn(&args, trace),
         Command::SyncClock(args) => token::sync_clock(&args, trace),
