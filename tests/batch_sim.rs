@@ -15,6 +15,15 @@ use safeid::transport::Station;
 
 const T0: u64 = 1_800_000_005;
 
+/// Fresh 20-byte SHA-1 / 30 s seeds, the vendor tool's default.
+fn random_seeds() -> BatchSeeds {
+    BatchSeeds::Random {
+        bytes: 20,
+        hash: safeid::record::HashFunction::Sha1,
+        period: 30,
+    }
+}
+
 fn options(clock: &ManualClock) -> BatchOptions {
     let c = clock.clone();
     BatchOptions {
@@ -147,11 +156,7 @@ fn random_seeds_are_journaled_before_they_are_burned() {
     let summary = run_batch(
         vec![Box::new(station)],
         &mut journal,
-        BatchSeeds::Random {
-            bytes: 20,
-            hash: safeid::record::HashFunction::Sha1,
-            period: 30,
-        },
+        random_seeds(),
         &options(&clock),
         &|_| {},
     );
@@ -250,11 +255,7 @@ fn faults_at_every_apdu_lose_no_seed_and_resume_finishes() {
             let summary = run_batch(
                 vec![Box::new(station)],
                 &mut journal,
-                BatchSeeds::Random {
-                    bytes: 20,
-                    hash: Default::default(),
-                    period: 30,
-                },
+                random_seeds(),
                 &options(&clock),
                 &|_| {},
             );
@@ -292,11 +293,7 @@ fn faults_at_every_apdu_lose_no_seed_and_resume_finishes() {
             let summary = run_batch(
                 vec![Box::new(station)],
                 &mut journal,
-                BatchSeeds::Random {
-                    bytes: 20,
-                    hash: Default::default(),
-                    period: 30,
-                },
+                random_seeds(),
                 &options(&clock),
                 &|_| {},
             );
@@ -343,11 +340,7 @@ fn stop_on_error_stops_every_station() {
     let summary = run_batch(
         vec![Box::new(station)],
         &mut journal,
-        BatchSeeds::Random {
-            bytes: 20,
-            hash: Default::default(),
-            period: 30,
-        },
+        random_seeds(),
         &opts,
         &|_| {},
     );
@@ -369,11 +362,7 @@ fn a_thousand_virtual_tokens_on_two_readers() {
     let summary = run_batch(
         vec![Box::new(a) as Box<dyn Station>, Box::new(b)],
         &mut journal,
-        BatchSeeds::Random {
-            bytes: 20,
-            hash: Default::default(),
-            period: 30,
-        },
+        random_seeds(),
         &options(&clock),
         &|_| {},
     );
