@@ -80,13 +80,10 @@ impl BackendArgs {
     #[cfg(feature = "pcsc")]
     fn open_reader(&self) -> Result<Backend, Box<dyn std::error::Error>> {
         use safeid_pcsc::{PcscTransport, ReaderChoice, WaitPolicy};
-        let choice = match &self.reader {
-            None => ReaderChoice::Auto,
-            Some(r) => match r.parse::<usize>() {
-                Ok(i) => ReaderChoice::Index(i),
-                Err(_) => ReaderChoice::Name(r.clone()),
-            },
-        };
+        let choice = self
+            .reader
+            .as_deref()
+            .map_or(ReaderChoice::Auto, reader_choice);
         let policy = WaitPolicy {
             timeout: std::time::Duration::from_secs(self.wait),
             on_wait: Some(Box::new(|msg: &str| eprintln!("{msg}"))),
@@ -128,4 +125,15 @@ pub fn list_readers() -> super::CliResult {
          (needs libpcsclite-dev and pkg-config)"
             .into(),
     )
+}
+
+/// `--reader` text: a number is an index (so `0` never matches every name containing a
+/// zero), anything else an exact name or a unique part of one.
+#[cfg(feature = "pcsc")]
+pub fn reader_choice(text: &str) -> safeid_pcsc::ReaderChoice {
+    use safeid_pcsc::ReaderChoice;
+    match text.parse::<usize>() {
+        Ok(i) => ReaderChoice::Index(i),
+        Err(_) => ReaderChoice::Name(text.to_owned()),
+    }
 }

@@ -180,10 +180,7 @@ fn pcsc_stations(readers: &[String]) -> Result<Vec<Box<dyn Station>>, Box<dyn st
     } else {
         readers
             .iter()
-            .map(|r| match r.parse::<usize>() {
-                Ok(i) => ReaderChoice::Index(i),
-                Err(_) => ReaderChoice::Name(r.clone()),
-            })
+            .map(|r| super::backend::reader_choice(r))
             .collect()
     };
     let mut out: Vec<Box<dyn Station>> = Vec::new();
