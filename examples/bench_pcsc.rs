@@ -56,7 +56,7 @@ use safeid_pcsc::{PcscTransport, ReaderChoice, WaitPolicy};
 
 /// The burn must cost at most this many times the raw round trips plus the crypto.
 const TARGET: f64 = 1.2;
-/// APDUs in a burn: info, challenge, authenticate, config, seed (PROTOCOL.md section 3).
+/// APDUs in a burn: info, challenge, authenticate, config, seed (docs/protocol.md section 3).
 const PROTOCOL_MINIMUM: usize = 5;
 /// A 20-byte seed (the RFC 6238 SHA-1 test key): its content does not matter here.
 const SEED: &[u8] = b"12345678901234567890";

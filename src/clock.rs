@@ -77,7 +77,7 @@ pub fn check_plausible(now: u64) -> Result<(), SessionError> {
     as_token_time(now).map(|_| ())
 }
 
-/// The token stores its clock as an unsigned 32-bit Unix time (PROTOCOL.md section 3).
+/// The token stores its clock as an unsigned 32-bit Unix time (docs/protocol.md section 3).
 pub fn as_token_time(now: u64) -> Result<u32, SessionError> {
     u32::try_from(now).map_err(|_| SessionError::HostClockWrong {
         now,

@@ -27,7 +27,7 @@ pub struct WriteState {
     pub config: Outcome,
     /// The seed.
     pub seed: Outcome,
-    /// Whether a config write erases the seed on this model (PROTOCOL.md section 4).
+    /// Whether a config write erases the seed on this model (docs/protocol.md section 4).
     pub restricted: bool,
 }
 

@@ -1,7 +1,7 @@
 //! Access keys given by the user: `--key HEX`, `--key @FILE`, `--key env:NAME`.
 //!
 //! A key given by the user is used as it is: the workflow never tries another one, and
-//! never retries a refused one (PROTOCOL.md sections 2 and 5).
+//! never retries a refused one (docs/protocol.md sections 2 and 5).
 
 use std::path::Path;
 

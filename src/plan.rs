@@ -1,7 +1,7 @@
 //! Burn plans: what will be written to a token, validated before any APDU is sent.
 //!
 //! The token does TOTP only, with SHA-1 or SHA-256, a 30 or 60 second step and 6 digits
-//! (PROTOCOL.md section 3, "write config"). A credential outside that is refused with an
+//! (docs/protocol.md section 3, "write config"). A credential outside that is refused with an
 //! error naming the parameter, unless the user explicitly accepts one of the documented
 //! [`Conversion`]s. No conversion is ever applied silently: every one applied is listed
 //! in [`BurnPlan::conversions`] and in the burn report.
@@ -15,7 +15,7 @@ use safeid_secret::SecretBytes;
 use sha1::Digest;
 use thiserror::Error;
 
-/// The largest seed the token stores (PROTOCOL.md section 3, "write seed").
+/// The largest seed the token stores (docs/protocol.md section 3, "write seed").
 pub const MAX_SEED_BYTES: usize = 63;
 
 /// A documented change the user may accept so that a credential fits the token.

@@ -12,11 +12,11 @@ use safeid_secret::SecretBytes;
 /// The TOTP time step used when a source does not say (RFC 6238's default).
 pub const DEFAULT_PERIOD: u32 = 30;
 
-/// The number of digits these tokens display (PROTOCOL.md section 7: there is no digits
+/// The number of digits these tokens display (docs/protocol.md section 7: there is no digits
 /// setting).
 pub const TOKEN_DIGITS: u8 = 6;
 
-/// The HMAC hash function of a TOTP seed (the two the tokens support, PROTOCOL.md
+/// The HMAC hash function of a TOTP seed (the two the tokens support, docs/protocol.md
 /// section 3, write config).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum HashFunction {

@@ -214,7 +214,7 @@ impl<'t> Session<'t> {
     /// Sets the token's clock (and with it algorithm, step and display timeout, which the
     /// token only takes all together) without touching the seed.
     ///
-    /// On a restricted model a config write erases the seed (PROTOCOL.md section 4): this
+    /// On a restricted model a config write erases the seed (docs/protocol.md section 4): this
     /// is refused unless `erase_confirmed` is true. Prefer [`Session::burn`], which
     /// re-burns the seed in the same session.
     pub fn sync_clock(
@@ -365,7 +365,7 @@ impl<'a> Link<'a> {
     }
 
     /// Get info, with the SELECT fallback when the command set is not answered
-    /// (PROTOCOL.md section 1: a fallback, never a default).
+    /// (docs/protocol.md section 1: a fallback, never a default).
     fn read_info(&mut self) -> Result<Info, SessionError> {
         let reply = self.exchange(&proto::get_info())?;
         match proto::parse_info(&reply) {

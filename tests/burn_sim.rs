@@ -1,5 +1,5 @@
 //! Burns against the virtual token: every model kind, every refusal path, lockout, and the
-//! card dropped at every APDU. The virtual token decodes commands from PROTOCOL.md itself
+//! card dropped at every APDU. The virtual token decodes commands from docs/protocol.md itself
 //! (it shares no code with safeid-proto) and its display code is what proves a burn.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,6 +1,6 @@
 //! Full burns through the scripted mock, byte for byte. Every expected APDU comes from the
 //! shared known-answer vectors (`crates/proto/tests/data/protocol.json`, a copy of
-//! `shared/vectors/protocol.json`, computed independently over OpenSSL's SM4), never from
+//! `crates/proto/tests/data/protocol.json`, computed independently over OpenSSL's SM4), never from
 //! the code under test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

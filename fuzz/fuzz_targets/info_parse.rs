@@ -1,6 +1,6 @@
 #![no_main]
 //! Outside bytes into safeid-proto's parsers: the get-info and get-challenge replies
-//! (PROTOCOL.md section 3) and model table files (section 6). None may panic, and a
+//! (docs/protocol.md section 3) and model table files (section 6). None may panic, and a
 //! get-info reply that parses must be one of the two short-form encodings of what was
 //! parsed (or longer, when it used ISO 7816 long-form lengths).
 

@@ -1,5 +1,5 @@
 #![no_main]
-//! Whatever parses must format canonically and parse back to the same value (OTPAUTH.md
+//! Whatever parses must format canonically and parse back to the same value (docs/otpauth.md
 //! rule 10), as long as the canonical URI stays within the 4096-byte limit (percent-encoding
 //! may triple the size of raw non-ASCII text), and formatting twice gives the same text.
 

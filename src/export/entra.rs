@@ -1,4 +1,4 @@
-//! Microsoft Entra ID hardware OATH token CSV (PROTOCOL.md section 8).
+//! Microsoft Entra ID hardware OATH token CSV (docs/protocol.md section 8).
 //!
 //! Header `upn,serial number,secret key,time interval,manufacturer,model`; the secret is
 //! upper-case unpadded base32 (at most 128 characters), the interval 30 or 60. The CSV

@@ -1,5 +1,5 @@
 //! Microsoft Graph `hardwareOathTokenAuthenticationMethodDevice` JSON, the body for
-//! `POST /directory/authenticationMethodDevices/hardwareOathDevices` (PROTOCOL.md section 8).
+//! `POST /directory/authenticationMethodDevices/hardwareOathDevices` (docs/protocol.md section 8).
 //!
 //! Each object has `serialNumber`, `manufacturer`, `model`, `secretKey` (base32),
 //! `timeIntervalInSeconds` (a number; the importer also takes the string form used in some

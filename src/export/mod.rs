@@ -1,4 +1,4 @@
-//! Seed exports (PROTOCOL.md section 8): one text builder per format, their importers for
+//! Seed exports (docs/protocol.md section 8): one text builder per format, their importers for
 //! round trips, and [`write_atomic`] to put the result on disk with mode 0600.
 //!
 //! | format | writer | reader |

@@ -1,5 +1,5 @@
 //! privacyIDEA (and NetIQ) OATH CSV: `serial, hex seed, totp, digits, time step`, no header
-//! (PROTOCOL.md section 8).
+//! (docs/protocol.md section 8).
 //!
 //! privacyIDEA splits lines on `,` without CSV quoting and has no hash column (its TOTP
 //! import is SHA-1), so serials with `,` and SHA-256 records are refused rather than

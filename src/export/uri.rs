@@ -1,5 +1,5 @@
 //! A list of `otpauth://totp/` Key URIs, one per line, in `safeid-otpauth`'s canonical form
-//! (OTPAUTH.md rule 10): label `issuer:serial`, then `secret`, `issuer`, `algorithm`,
+//! (docs/otpauth.md rule 10): label `issuer:serial`, then `secret`, `issuer`, `algorithm`,
 //! `digits`, `period`.
 
 use safeid_otpauth::{Algorithm, Credential, Kind};

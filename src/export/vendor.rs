@@ -1,4 +1,4 @@
-//! The vendor seed file: CSV `serial,secret`, base32 or hex, header optional (PROTOCOL.md
+//! The vendor seed file: CSV `serial,secret`, base32 or hex, header optional (docs/protocol.md
 //! section 8). The format has no hash or period column: those travel separately.
 
 use safeid_secret::SecretString;

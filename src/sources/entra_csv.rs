@@ -1,4 +1,4 @@
-//! The Microsoft Entra ID hardware OATH CSV as a seed source (PROTOCOL.md section 8):
+//! The Microsoft Entra ID hardware OATH CSV as a seed source (docs/protocol.md section 8):
 //! header `upn,serial number,secret key,time interval,manufacturer,model`, where only
 //! `serial number` and `secret key` are required (vendors ship it without `upn`). The
 //! secret is base32; the time interval is 30 or 60 (empty: the options' period).

@@ -1,5 +1,5 @@
 //! Seed sources: random seeds from the OS CSPRNG, vendor and Entra seed files (picked by the
-//! serial read from the token), and secrets typed at a prompt (PROTOCOL.md section 8).
+//! serial read from the token), and secrets typed at a prompt (docs/protocol.md section 8).
 //!
 //! The QR and `otpauth://` sources live in `safeid-qr` and `safeid-otpauth`; everything here
 //! produces [`SecretBytes`] or [`TokenSeed`](crate::record::TokenSeed) values, and no error

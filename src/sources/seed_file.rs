@@ -1,5 +1,5 @@
 //! Seed files: the vendor `serial,secret` CSV and the Microsoft Entra ID hardware OATH CSV
-//! (PROTOCOL.md section 8), parsed whole before any seed is used.
+//! (docs/protocol.md section 8), parsed whole before any seed is used.
 //!
 //! A seed is looked up by the serial read from the token ([`SeedFile::seed_for`]), so a
 //! token can never receive another token's seed. Every problem is reported with its line

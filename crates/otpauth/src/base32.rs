@@ -1,4 +1,4 @@
-//! Lenient base32 for secrets (OTPAUTH.md rule 6), built on `data-encoding` with a custom
+//! Lenient base32 for secrets (docs/otpauth.md rule 6), built on `data-encoding` with a custom
 //! [`Specification`]: the RFC 4648 alphabet, `a-z` translated to `A-Z` (ASCII only, no
 //! Unicode case folding), spaces ignored, trailing bits not checked (random-length secrets
 //! from real generators often leave non-zero bits there, and authenticators ignore them).
@@ -34,7 +34,7 @@ fn is_allowed(byte: u8) -> bool {
     byte.is_ascii_alphabetic() || (b'2'..=b'7').contains(&byte) || byte == b' ' || byte == b'='
 }
 
-/// Decodes a base32 secret leniently, per OTPAUTH.md rule 6.
+/// Decodes a base32 secret leniently, per docs/otpauth.md rule 6.
 ///
 /// Spaces are removed, letters are ASCII case-insensitive, `=` padding is optional (when
 /// present it must be a complete trailing run), and the number of symbols must be a valid

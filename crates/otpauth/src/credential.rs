@@ -1,4 +1,4 @@
-//! The [`Credential`] type and its canonical `otpauth://` form (OTPAUTH.md rule 10).
+//! The [`Credential`] type and its canonical `otpauth://` form (docs/otpauth.md rule 10).
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,7 +8,7 @@ use safeid_secret::{SecretBytes, SecretString};
 use crate::base32::encode_base32;
 use crate::percent::encode_into;
 
-/// The HMAC hash of an OTP credential (OTPAUTH.md rule 7).
+/// The HMAC hash of an OTP credential (docs/otpauth.md rule 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Algorithm {
     /// HMAC-SHA-1, the default when the URI names none.
@@ -134,7 +134,7 @@ impl Credential {
         warnings
     }
 
-    /// The canonical `otpauth://` URI (OTPAUTH.md rule 10): percent-encoded label
+    /// The canonical `otpauth://` URI (docs/otpauth.md rule 10): percent-encoded label
     /// `issuer:account`, then `secret` (upper-case unpadded base32), `issuer`, `algorithm`,
     /// `digits` and `period` or `counter`, always in this order and always present.
     ///

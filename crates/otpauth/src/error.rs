@@ -20,7 +20,7 @@ pub(crate) fn quote(value: &str) -> String {
     }
 }
 
-/// Why an `otpauth://` or `otpauth-migration://` URI was refused (OTPAUTH.md rules 1-9).
+/// Why an `otpauth://` or `otpauth-migration://` URI was refused (docs/otpauth.md rules 1-9).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -265,7 +265,7 @@ pub struct ProtobufError {
     pub kind: ProtobufErrorKind,
 }
 
-/// The strict protobuf reader's refusals (OTPAUTH.md rule 9).
+/// The strict protobuf reader's refusals (docs/otpauth.md rule 9).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ProtobufErrorKind {

@@ -20,12 +20,12 @@ pub use error::{
 };
 pub use migration::{MigrationBatch, parse_migration, parse_migration_payload};
 
-/// Longest accepted input, in bytes after trimming (OTPAUTH.md rule 1). The largest QR
+/// Longest accepted input, in bytes after trimming (docs/otpauth.md rule 1). The largest QR
 /// code holds 2953 bytes.
 pub const MAX_URI_LEN: usize = 4096;
 
 impl Credential {
-    /// Parses one `otpauth://totp/...` or `otpauth://hotp/...` URI, following OTPAUTH.md
+    /// Parses one `otpauth://totp/...` or `otpauth://hotp/...` URI, following docs/otpauth.md
     /// rules 1-8. An `otpauth-migration://` export is refused with
     /// [`ParseError::MigrationScheme`]; use [`parse_migration`] or [`parse_any`] for it.
     ///
@@ -44,7 +44,7 @@ pub enum Parsed {
     Migration(MigrationBatch),
 }
 
-/// Parses either kind of URI, choosing by scheme (OTPAUTH.md rules 1-9).
+/// Parses either kind of URI, choosing by scheme (docs/otpauth.md rules 1-9).
 ///
 /// ```
 /// use safeid_otpauth::{Parsed, parse_any};

@@ -1,4 +1,4 @@
-//! `otpauth-migration://offline?data=...` (Google Authenticator export), OTPAUTH.md rule 9.
+//! `otpauth-migration://offline?data=...` (Google Authenticator export), docs/otpauth.md rule 9.
 
 use base64::Engine;
 use base64::alphabet::STANDARD;
@@ -37,7 +37,7 @@ pub struct MigrationBatch {
     pub batch_id: Option<i32>,
 }
 
-/// Parses an `otpauth-migration://offline?data=...` URI (OTPAUTH.md rules 1 and 9).
+/// Parses an `otpauth-migration://offline?data=...` URI (docs/otpauth.md rules 1 and 9).
 ///
 /// `data` is base64: standard, with URL-safe symbols, missing padding and a `+` that became
 /// a space tolerated. The payload is read by a strict protobuf reader. Entries become
@@ -73,7 +73,7 @@ pub fn parse_migration(uri: &str) -> Result<MigrationBatch, ParseError> {
 }
 
 /// Decodes the protobuf `MigrationPayload` bytes that the `data` parameter carries (after
-/// base64), with the strict reader of OTPAUTH.md rule 9. [`parse_migration`] uses it; it is
+/// base64), with the strict reader of docs/otpauth.md rule 9. [`parse_migration`] uses it; it is
 /// public for callers that already hold the decoded bytes (and for fuzzing).
 pub fn parse_migration_payload(bytes: &[u8]) -> Result<MigrationBatch, ParseError> {
     Ok(decode_payload(bytes)?)

@@ -1,4 +1,4 @@
-//! A small, strict protobuf wire-format reader for the migration payload (OTPAUTH.md
+//! A small, strict protobuf wire-format reader for the migration payload (docs/otpauth.md
 //! rule 9). Errors: truncation, over-long varints, lengths past the end, field number 0,
 //! wire types 6 and 7, unbalanced groups. Unknown fields of every wire type are skipped.
 

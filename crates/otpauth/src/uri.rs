@@ -1,4 +1,4 @@
-//! The `otpauth://` parser (OTPAUTH.md rules 1-8) and the parts shared with the migration
+//! The `otpauth://` parser (docs/otpauth.md rules 1-8) and the parts shared with the migration
 //! parser (trimming, length limit, scheme, query splitting).
 
 use safeid_secret::SecretString;
@@ -75,7 +75,7 @@ const KEYS: [&str; 6] = [
     "counter",
 ];
 
-/// Parses an `otpauth://` URI (OTPAUTH.md rules 1-8).
+/// Parses an `otpauth://` URI (docs/otpauth.md rules 1-8).
 pub(crate) fn parse_single(input: &str) -> Result<Credential, ParseError> {
     let rest = match split_scheme(input)? {
         (Scheme::Single, rest) => rest,

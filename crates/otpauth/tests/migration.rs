@@ -1,4 +1,4 @@
-//! `otpauth-migration://` tests (OTPAUTH.md rule 9) with protobuf bytes built by a tiny
+//! `otpauth-migration://` tests (docs/otpauth.md rule 9) with protobuf bytes built by a tiny
 //! test-only encoder, plus one real-world export whose bytes were checked with Python's
 //! `base64` module.
 #![allow(clippy::unwrap_used)]

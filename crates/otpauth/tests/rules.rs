@@ -1,4 +1,4 @@
-//! Table-driven tests of `otpauth://` parsing, one block per numbered rule of OTPAUTH.md.
+//! Table-driven tests of `otpauth://` parsing, one block per numbered rule of docs/otpauth.md.
 //! Expected values come from the policy text and from known facts: `JBSWY3DPEHPK3PXP` is
 //! `Hello!` + DEADBEEF, `GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ` is the RFC 4226 test secret
 //! `12345678901234567890`, and `MZXW6YTBOI` is `foobar` (RFC 4648 section 10).

@@ -56,7 +56,7 @@
 //!
 //! Every transmit uses a receive buffer of the largest size PC/SC can return, allocated
 //! up front: a "buffer too small" error would arrive after the command already ran on
-//! the token (PROTOCOL.md section 1). A reply shorter than two bytes (the token left
+//! the token (docs/protocol.md section 1). A reply shorter than two bytes (the token left
 //! while the command was in flight) is `EmptyReply` / `ShortReply`. Nothing is retried.
 //!
 //! The client library reads `PCSCLITE_CSOCK_NAME` (the pcscd socket) once per process;

@@ -14,7 +14,7 @@ use crate::error::map_error;
 
 /// Receive buffer for every transmit, sized to the largest reply PC/SC can deliver: a
 /// "buffer too small" error would arrive after the command already ran on the token
-/// (PROTOCOL.md section 1), and it must not be retried.
+/// (docs/protocol.md section 1), and it must not be retried.
 pub(crate) const RECEIVE_BUFFER: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
 
 /// How long the worker, inside a transaction, keeps polling for the next request after a

@@ -1,4 +1,4 @@
-//! Command APDUs (PROTOCOL.md sections 1 and 3): one builder per command.
+//! Command APDUs (docs/protocol.md sections 1 and 3): one builder per command.
 
 use std::fmt;
 
@@ -8,7 +8,7 @@ use crate::config::TokenConfig;
 use crate::crypto::{self, BLOCK, SECURE_CLA};
 use crate::keys::{AccessKey, Challenge, Seed};
 
-/// Length seeds shorter than this are zero-extended to (PROTOCOL.md section 3, write seed).
+/// Length seeds shorter than this are zero-extended to (docs/protocol.md section 3, write seed).
 pub const MIN_SEED_FRAME: usize = 20;
 
 /// A complete command APDU, ready for the transport.
@@ -36,7 +36,7 @@ impl Command {
         self.bytes.expose()
     }
 
-    /// The command's name as PROTOCOL.md section 3 writes it, e.g. `"get info"`.
+    /// The command's name as docs/protocol.md section 3 writes it, e.g. `"get info"`.
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -70,18 +70,18 @@ impl fmt::Debug for Command {
 }
 
 /// "get info": `80 41 00 00 02 02 11`, asking for tags `02` (serial) and `11` (clock)
-/// (PROTOCOL.md section 3). Parse the reply with [`crate::parse_info`].
+/// (docs/protocol.md section 3). Parse the reply with [`crate::parse_info`].
 pub fn get_info() -> Command {
     Command::public("get info", &[0x80, 0x41, 0x00, 0x00, 0x02, 0x02, 0x11])
 }
 
-/// "get challenge": `80 4B 08 00 00` (PROTOCOL.md section 3). Parse the reply with
+/// "get challenge": `80 4B 08 00 00` (docs/protocol.md section 3). Parse the reply with
 /// [`crate::parse_challenge`].
 pub fn get_challenge() -> Command {
     Command::public("get challenge", &[0x80, 0x4B, 0x08, 0x00, 0x00])
 }
 
-/// SELECT `00 A4 04 00 06 B0 00 00 00 00 23` (PROTOCOL.md section 1). Only a fallback,
+/// SELECT `00 A4 04 00 06 B0 00 00 00 00 23` (docs/protocol.md section 1). Only a fallback,
 /// for when get info answered `6D 00` or `6E 00`; never sent by default.
 pub fn select_fallback() -> Command {
     Command::public(
@@ -93,7 +93,7 @@ pub fn select_fallback() -> Command {
 }
 
 /// "authenticate": `80 CE 00 00 10` + SM4-ECB(key, challenge ‖ 00×8)
-/// (PROTOCOL.md section 3, authenticate). Sensitive.
+/// (docs/protocol.md section 3, authenticate). Sensitive.
 pub fn authenticate(key: &AccessKey, challenge: &Challenge) -> Command {
     let mut block = [0u8; BLOCK];
     block[..8].copy_from_slice(&challenge.0);
@@ -108,7 +108,7 @@ pub fn authenticate(key: &AccessKey, challenge: &Challenge) -> Command {
     }
 }
 
-/// The plaintext seed frame of "write seed" (PROTOCOL.md section 3): the seed
+/// The plaintext seed frame of "write seed" (docs/protocol.md section 3): the seed
 /// zero-extended to 20 bytes when shorter, then `80` and zeros up to the next 16-byte
 /// boundary, always (an aligned seed gets a whole extra block).
 pub fn frame_seed(seed: &Seed) -> SecretBytes {
@@ -121,7 +121,7 @@ pub fn frame_seed(seed: &Seed) -> SecretBytes {
     SecretBytes::new(frame)
 }
 
-/// Builds a secure command `84 INS P1 P2 Lc body MAC4` (PROTOCOL.md section 3, MAC).
+/// Builds a secure command `84 INS P1 P2 Lc body MAC4` (docs/protocol.md section 3, MAC).
 /// Every body given here is at most 80 bytes, so Lc fits in a byte.
 fn secure(command: (&'static str, bool), key: &AccessKey, header: [u8; 3], body: &[u8]) -> Command {
     let (name, sensitive) = command;
@@ -140,7 +140,7 @@ fn secure(command: (&'static str, bool), key: &AccessKey, header: [u8; 3], body:
 }
 
 /// "write seed": `84 C5 01 00 Lc` + SM4-ECB(key, [`frame_seed`]) + MAC4
-/// (PROTOCOL.md section 3, write seed). Needs a prior authenticate. Sensitive.
+/// (docs/protocol.md section 3, write seed). Needs a prior authenticate. Sensitive.
 pub fn write_seed(key: &AccessKey, seed: &Seed) -> Command {
     let frame = frame_seed(seed);
     let mut body = frame.expose().to_vec();
@@ -152,7 +152,7 @@ pub fn write_seed(key: &AccessKey, seed: &Seed) -> Command {
 }
 
 /// "write config": `84 D4 00 00 17` + the 19-byte TLV ([`TokenConfig::tlv`]) + MAC4
-/// (PROTOCOL.md section 3, write config). Needs a prior authenticate. On restricted
+/// (docs/protocol.md section 3, write config). Needs a prior authenticate. On restricted
 /// models it erases the seed (section 4).
 pub fn write_config(key: &AccessKey, config: &TokenConfig) -> Command {
     secure(

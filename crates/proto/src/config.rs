@@ -1,6 +1,6 @@
-//! The token configuration written by "write config" (PROTOCOL.md section 3).
+//! The token configuration written by "write config" (docs/protocol.md section 3).
 
-/// How long the display stays on (PROTOCOL.md section 3, write config, tag `1F`).
+/// How long the display stays on (docs/protocol.md section 3, write config, tag `1F`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DisplayTimeout {
     /// 15 seconds (code 0).
@@ -46,7 +46,7 @@ impl DisplayTimeout {
     }
 }
 
-/// The HMAC the token computes codes with (PROTOCOL.md section 3, write config, tag `0A`).
+/// The HMAC the token computes codes with (docs/protocol.md section 3, write config, tag `0A`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HmacAlgorithm {
     /// HMAC-SHA-1 (code 1).
@@ -65,7 +65,7 @@ impl HmacAlgorithm {
     }
 }
 
-/// The TOTP time step (PROTOCOL.md section 3, write config, tag `0D`).
+/// The TOTP time step (docs/protocol.md section 3, write config, tag `0D`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeStep {
     /// 30 seconds (`0x1E`).
@@ -102,7 +102,7 @@ impl TimeStep {
 }
 
 /// Everything "write config" sets, all at once: there is no partial update
-/// (PROTOCOL.md section 3, write config). On restricted models writing it erases the
+/// (docs/protocol.md section 3, write config). On restricted models writing it erases the
 /// seed (section 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TokenConfig {
@@ -120,7 +120,7 @@ impl TokenConfig {
     /// Length of the config TLV.
     pub const TLV_LEN: usize = 19;
 
-    /// The 19-byte TLV body of "write config" (PROTOCOL.md section 3):
+    /// The 19-byte TLV body of "write config" (docs/protocol.md section 3):
     /// `81 11 | 1F 01 tt | 0F 04 time | 86 06 | 0A 01 hh | 0D 01 ss`.
     pub fn tlv(&self) -> [u8; Self::TLV_LEN] {
         let [t0, t1, t2, t3] = self.unix_time.to_be_bytes();

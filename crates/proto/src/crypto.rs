@@ -1,4 +1,4 @@
-//! SM4 block encryption and the command MAC (PROTOCOL.md section 3, "authenticate" and
+//! SM4 block encryption and the command MAC (docs/protocol.md section 3, "authenticate" and
 //! "MAC"), composed from RustCrypto's `sm4` and `cbc` crates.
 
 use cipher::generic_array::GenericArray;
@@ -10,7 +10,7 @@ use crate::keys::AccessKey;
 /// SM4's block size in bytes.
 pub const BLOCK: usize = 16;
 
-/// The class byte the MAC is computed with (the wire carries `84`), PROTOCOL.md section 3.
+/// The class byte the MAC is computed with (the wire carries `84`), docs/protocol.md section 3.
 pub const MAC_CLA: u8 = 0x80;
 
 /// The class byte of the secure commands on the wire.
@@ -21,7 +21,7 @@ fn cipher(key: &AccessKey) -> Sm4 {
 }
 
 /// Encrypts `data` in place with SM4 in ECB mode: each 16-byte block on its own
-/// (PROTOCOL.md section 3, authenticate and write seed).
+/// (docs/protocol.md section 3, authenticate and write seed).
 ///
 /// Returns `false` and leaves `data` untouched when its length is not a multiple of 16.
 pub fn sm4_ecb_encrypt(key: &AccessKey, data: &mut [u8]) -> bool {
@@ -35,7 +35,7 @@ pub fn sm4_ecb_encrypt(key: &AccessKey, data: &mut [u8]) -> bool {
     true
 }
 
-/// The 4-byte MAC of a secure command (PROTOCOL.md section 3, "MAC").
+/// The 4-byte MAC of a secure command (docs/protocol.md section 3, "MAC").
 ///
 /// The input is `80 INS P1 P2 Lc'` followed by `body`, where `Lc'` is the body length
 /// (without the MAC). It is padded with `80 00..` to a 16-byte boundary only when it is
@@ -68,7 +68,7 @@ pub fn mac(key: &AccessKey, ins: u8, p1: u8, p2: u8, body: &[u8]) -> Option<[u8;
 }
 
 /// Checks the MAC of a complete secure command APDU `84 INS P1 P2 Lc body MAC4`
-/// (PROTOCOL.md section 3, "MAC"), as the token does.
+/// (docs/protocol.md section 3, "MAC"), as the token does.
 ///
 /// False when the class byte is not `84`, when Lc does not match the length, or when the
 /// MAC is wrong.

@@ -8,7 +8,7 @@ use crate::status::StatusWord;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtoError {
-    /// The token answered with a status word other than `90 00` (PROTOCOL.md section 5).
+    /// The token answered with a status word other than `90 00` (docs/protocol.md section 5).
     #[error("{command}: the token answered {sw}")]
     Status {
         /// The command that was refused, e.g. `"write seed"`.
@@ -16,7 +16,7 @@ pub enum ProtoError {
         /// The status word the token sent.
         sw: StatusWord,
     },
-    /// The reply does not have the shape PROTOCOL.md section 3 describes.
+    /// The reply does not have the shape docs/protocol.md section 3 describes.
     #[error("{command}: malformed reply: {reason}")]
     MalformedReply {
         /// The command whose reply was malformed.
@@ -24,7 +24,7 @@ pub enum ProtoError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A seed must be 1 to 63 bytes (PROTOCOL.md section 3, write seed).
+    /// A seed must be 1 to 63 bytes (docs/protocol.md section 3, write seed).
     #[error("a seed must be 1 to 63 bytes long, this one is {len} bytes")]
     SeedLength {
         /// The length that was refused.
@@ -33,12 +33,12 @@ pub enum ProtoError {
     /// An access key could not be read. The text never contains the key.
     #[error("invalid access key: {0}")]
     InvalidKey(String),
-    /// A model table file or row was refused (PROTOCOL.md section 6).
+    /// A model table file or row was refused (docs/protocol.md section 6).
     #[error(transparent)]
     ModelTable(#[from] ModelTableError),
 }
 
-/// Why a model table (PROTOCOL.md section 6) could not be loaded. Messages name the
+/// Why a model table (docs/protocol.md section 6) could not be loaded. Messages name the
 /// row (1-based, in file order) and never contain a key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -1,5 +1,5 @@
 //! The secret and semi-secret inputs of the commands: access key, seed, challenge
-//! (PROTOCOL.md sections 2 and 3).
+//! (docs/protocol.md sections 2 and 3).
 
 use std::fmt;
 
@@ -7,12 +7,12 @@ use safeid_secret::{SecretBytes, wipe};
 
 use crate::error::ProtoError;
 
-/// The public access key of Token2 single-profile tokens (PROTOCOL.md section 2).
+/// The public access key of Token2 single-profile tokens (docs/protocol.md section 2).
 pub const TOKEN2_KEY: [u8; 16] = [
     0x8A, 0xD2, 0x06, 0x88, 0x3C, 0xA3, 0x69, 0x48, 0x2A, 0xB2, 0x71, 0x82, 0xB6, 0xE8, 0x32, 0x24,
 ];
 
-/// A 16-byte SM4 access key (PROTOCOL.md section 2). Prints as `<redacted>`.
+/// A 16-byte SM4 access key (docs/protocol.md section 2). Prints as `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessKey(SecretBytes);
 
@@ -57,7 +57,7 @@ impl AccessKey {
         result
     }
 
-    /// The Token2 public key `8AD206883CA369482AB27182B6E83224` (PROTOCOL.md section 2).
+    /// The Token2 public key `8AD206883CA369482AB27182B6E83224` (docs/protocol.md section 2).
     pub fn token2() -> Self {
         Self::from_bytes(TOKEN2_KEY)
     }
@@ -79,7 +79,7 @@ impl fmt::Debug for AccessKey {
     }
 }
 
-/// A TOTP seed as the token takes it: 1 to 63 raw bytes (PROTOCOL.md section 3, write
+/// A TOTP seed as the token takes it: 1 to 63 raw bytes (docs/protocol.md section 3, write
 /// seed). Prints as `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Seed(SecretBytes);
@@ -118,7 +118,7 @@ impl fmt::Debug for Seed {
     }
 }
 
-/// The 8 random bytes of a get-challenge reply (PROTOCOL.md section 3). Not secret: it
+/// The 8 random bytes of a get-challenge reply (docs/protocol.md section 3). Not secret: it
 /// crosses the air in the clear.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Challenge(pub [u8; 8]);

@@ -1,5 +1,5 @@
 //! Token models by serial prefix, and the user-extensible model table
-//! (PROTOCOL.md sections 2, 4 and 6). The file format is described in the crate doc.
+//! (docs/protocol.md sections 2, 4 and 6). The file format is described in the crate doc.
 
 mod file;
 
@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::error::{ModelTableError, ProtoError};
 use crate::keys::AccessKey;
 
-/// One token model (PROTOCOL.md section 6).
+/// One token model (docs/protocol.md section 6).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Model {
     /// Serials that start with this belong to the model.
@@ -18,7 +18,7 @@ pub struct Model {
     pub name: String,
     /// Manufacturer, e.g. `"Token2"`.
     pub manufacturer: String,
-    /// True when a config write erases the seed (PROTOCOL.md section 4). Unknown means
+    /// True when a config write erases the seed (docs/protocol.md section 4). Unknown means
     /// restricted.
     pub restricted: bool,
     /// The access key, when it is known (section 2). Prints as `<redacted>`.
@@ -37,7 +37,7 @@ impl Model {
     /// The model's access key: [`Model::key`] if set, otherwise the variable named by
     /// [`Model::key_env`] read through `lookup` (pass `|n| std::env::var(n).ok()` for the
     /// process environment; this crate itself does no I/O here). `Ok(None)` when the
-    /// model names no key: the caller must then ask the user (PROTOCOL.md section 2).
+    /// model names no key: the caller must then ask the user (docs/protocol.md section 2).
     pub fn resolve_key(
         &self,
         lookup: impl FnOnce(&str) -> Option<String>,
@@ -76,13 +76,13 @@ impl fmt::Display for Model {
     }
 }
 
-/// The models this crate knows, plus any the user loads (PROTOCOL.md section 6).
+/// The models this crate knows, plus any the user loads (docs/protocol.md section 6).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModelTable {
     models: Vec<Model>,
 }
 
-/// The Token2 rows of PROTOCOL.md section 6: prefix, model, restricted.
+/// The Token2 rows of docs/protocol.md section 6: prefix, model, restricted.
 const TOKEN2_ROWS: [(&str, &str, bool); 8] = [
     ("8659612", "OTPC-P1-i", false),
     ("8659622", "OTPC-P2-i", true),
@@ -100,7 +100,7 @@ impl ModelTable {
         Self::default()
     }
 
-    /// The 8 Token2 models of PROTOCOL.md section 6, all with the Token2 public key.
+    /// The 8 Token2 models of docs/protocol.md section 6, all with the Token2 public key.
     pub fn builtin() -> Self {
         let models = TOKEN2_ROWS
             .iter()
@@ -162,7 +162,7 @@ impl ModelTable {
     }
 
     /// The model whose prefix is the longest one that `serial` starts with
-    /// (PROTOCOL.md section 6). `None` means unknown: treat as restricted and ask for a key.
+    /// (docs/protocol.md section 6). `None` means unknown: treat as restricted and ask for a key.
     pub fn identify(&self, serial: &str) -> Option<&Model> {
         self.models
             .iter()

@@ -1,11 +1,11 @@
-//! Reply parsers (PROTOCOL.md sections 3 and 5). Every reply includes its status word;
+//! Reply parsers (docs/protocol.md sections 3 and 5). Every reply includes its status word;
 //! nothing here panics or reads past the end, whatever the bytes.
 
 use crate::error::ProtoError;
 use crate::keys::Challenge;
 use crate::status::{StatusWord, split_reply};
 
-/// What "get info" returns (PROTOCOL.md section 3, get info).
+/// What "get info" returns (docs/protocol.md section 3, get info).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Info {
     /// The serial number: printable ASCII, length not fixed (13 and 14 seen).
@@ -71,7 +71,7 @@ fn simple_tlv(data: &[u8]) -> Result<(u8, &[u8], &[u8]), ProtoError> {
     Ok((tag, value, rest))
 }
 
-/// Parses the reply to "get info", status word included (PROTOCOL.md section 3, get
+/// Parses the reply to "get info", status word included (docs/protocol.md section 3, get
 /// info): `95 LL | 02 NN serial | 11 04 time` + `90 00`, the inner tags in either order.
 ///
 /// Strict: the outer length must cover exactly the data, each of the two tags must
@@ -128,7 +128,7 @@ pub fn parse_info(reply: &[u8]) -> Result<Info, ProtoError> {
     })
 }
 
-/// Parses the reply to "get challenge": exactly 8 bytes + `90 00` (PROTOCOL.md section 3).
+/// Parses the reply to "get challenge": exactly 8 bytes + `90 00` (docs/protocol.md section 3).
 pub fn parse_challenge(reply: &[u8]) -> Result<Challenge, ProtoError> {
     let data = success_data(CHALLENGE, reply)?;
     let bytes: [u8; 8] = data.try_into().map_err(|_| ProtoError::MalformedReply {
@@ -139,7 +139,7 @@ pub fn parse_challenge(reply: &[u8]) -> Result<Challenge, ProtoError> {
 }
 
 /// Checks a reply that must be exactly `90 00` with no data (authenticate, write seed,
-/// write config; PROTOCOL.md sections 3 and 5). `command` names the command in the error,
+/// write config; docs/protocol.md sections 3 and 5). `command` names the command in the error,
 /// e.g. [`crate::Command::name`].
 pub fn parse_status(command: &'static str, reply: &[u8]) -> Result<(), ProtoError> {
     let data = success_data(command, reply)?;

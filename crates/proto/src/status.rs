@@ -1,8 +1,8 @@
-//! Status words of the token family (PROTOCOL.md section 5).
+//! Status words of the token family (docs/protocol.md section 5).
 
 use std::fmt;
 
-/// An ISO 7816-4 status word, named as this token family uses it (PROTOCOL.md section 5).
+/// An ISO 7816-4 status word, named as this token family uses it (docs/protocol.md section 5).
 ///
 /// `From<u16>` and [`StatusWord::code`] round-trip for every `u16`: words without a name
 /// here land in [`StatusWord::Other`] and keep their value.
@@ -54,7 +54,7 @@ impl StatusWord {
         self == Self::Success
     }
 
-    /// What the word means for this token family (PROTOCOL.md section 5), for error
+    /// What the word means for this token family (docs/protocol.md section 5), for error
     /// messages.
     pub fn meaning(self) -> &'static str {
         match self {
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn named_words_map_to_their_variants() {
-        // Values from PROTOCOL.md section 5 and ISO 7816-4, written out by hand.
+        // Values from docs/protocol.md section 5 and ISO 7816-4, written out by hand.
         let cases = [
             (0x9000, StatusWord::Success),
             (0x6983, StatusWord::SecurityStatusNotSatisfied),

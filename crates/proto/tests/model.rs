@@ -1,11 +1,11 @@
-//! The model table of PROTOCOL.md section 6: built-in rows, files, overrides, errors.
+//! The model table of docs/protocol.md section 6: built-in rows, files, overrides, errors.
 #![allow(clippy::unwrap_used)]
 
 use safeid_proto::{AccessKey, ModelTable, ProtoError};
 
 const KEY_HEX: &str = "C4B771095F16B197A1EDF8423A513CD1";
 
-/// PROTOCOL.md section 6, written out again: prefix, model, restricted.
+/// docs/protocol.md section 6, written out again: prefix, model, restricted.
 const TABLE: [(&str, &str, bool); 8] = [
     ("8659612", "OTPC-P1-i", false),
     ("8659622", "OTPC-P2-i", true),

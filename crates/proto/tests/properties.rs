@@ -1,4 +1,4 @@
-//! Property tests of the framing, the MAC and the reply parsers (PROTOCOL.md section 3).
+//! Property tests of the framing, the MAC and the reply parsers (docs/protocol.md section 3).
 #![allow(clippy::unwrap_used)]
 
 use cipher::generic_array::GenericArray;

@@ -1,5 +1,5 @@
 //! Every known-answer vector of `tests/data/protocol.json` (copied from
-//! shared/vectors, computed independently over OpenSSL's SM4), byte for byte.
+//! the protocol vectors (crates/proto/tests/data/protocol.json), computed independently over OpenSSL's SM4), byte for byte.
 #![allow(clippy::unwrap_used)]
 
 use safeid_proto::*;

@@ -1,7 +1,7 @@
 //! Decoding of ISO 7816-4 short command APDUs (cases 1 to 4), written from the standard
-//! and PROTOCOL.md section 1, independently of `safeid-proto`.
+//! and docs/protocol.md section 1, independently of `safeid-proto`.
 
-/// Status words the virtual token answers with (PROTOCOL.md section 5, plus the ISO 7816-4
+/// Status words the virtual token answers with (docs/protocol.md section 5, plus the ISO 7816-4
 /// words for a selection failure, bad parameters and an internal error).
 pub mod sw {
     /// Success.
@@ -16,7 +16,7 @@ pub mod sw {
     pub const BAD_INS: u16 = 0x6D00;
     /// Class not supported.
     pub const BAD_CLA: u16 = 0x6E00;
-    /// Incorrect P1-P2 (ISO 7816-4; PROTOCOL.md fixes P1 P2 for every command).
+    /// Incorrect P1-P2 (ISO 7816-4; docs/protocol.md fixes P1 P2 for every command).
     pub const BAD_P1P2: u16 = 0x6A86;
     /// SELECT of an application the token does not have (ISO 7816-4 "file not found").
     pub const NOT_FOUND: u16 = 0x6A82;

@@ -1,4 +1,4 @@
-//! The token's command set, decoded straight from PROTOCOL.md section 3 (not from
+//! The token's command set, decoded straight from docs/protocol.md section 3 (not from
 //! `safeid-proto`). Each handler returns the reply data, or the error status word.
 //!
 //! Check order, everywhere: class, instruction, length framing (`6700`), P1-P2 (`6A86`),
@@ -10,10 +10,10 @@ use crate::apdu::{self, Body, Header, sw};
 use crate::crypto::{BLOCK, HmacAlgorithm, ct_eq};
 use crate::token::{Config, MAX_SERIAL, VirtualToken};
 
-/// The application identifier one tool selects first (PROTOCOL.md section 1).
+/// The application identifier one tool selects first (docs/protocol.md section 1).
 pub const SELECT_AID: [u8; 6] = [0xB0, 0x00, 0x00, 0x00, 0x00, 0x23];
 
-/// Longest seed the token takes (PROTOCOL.md section 3, write seed).
+/// Longest seed the token takes (docs/protocol.md section 3, write seed).
 pub const MAX_SEED: usize = 63;
 
 const INS_SELECT: u8 = 0xA4;
@@ -66,7 +66,7 @@ impl VirtualToken {
         }
     }
 
-    /// SELECT by AID `00 A4 04 00 06 B0 00 00 00 00 23` (PROTOCOL.md section 1).
+    /// SELECT by AID `00 A4 04 00 06 B0 00 00 00 00 23` (docs/protocol.md section 1).
     fn select(&mut self, h: Header, body: Body<'_>) -> Reply {
         if (h.p1, h.p2) != (0x04, 0x00) {
             return Err(sw::BAD_P1P2);
@@ -79,7 +79,7 @@ impl VirtualToken {
         Ok(Vec::new())
     }
 
-    /// Get info `80 41 00 00 Lc <tags>` (PROTOCOL.md section 3, get info): the requested
+    /// Get info `80 41 00 00 Lc <tags>` (docs/protocol.md section 3, get info): the requested
     /// tags in the requested order, framed as `95 LL ...`.
     fn info(&mut self, h: Header, body: Body<'_>) -> Reply {
         let tags = body.data.ok_or(sw::WRONG_LENGTH)?;
@@ -115,7 +115,7 @@ impl VirtualToken {
         Ok(reply)
     }
 
-    /// Get challenge `80 4B 08 00` (PROTOCOL.md section 3): accepted with no body, with
+    /// Get challenge `80 4B 08 00` (docs/protocol.md section 3): accepted with no body, with
     /// Le = 00 or 08, or with Lc = 01 and data `00`. Clears authentication.
     fn get_challenge(&mut self, h: Header, body: Body<'_>) -> Reply {
         match body.data {
@@ -143,7 +143,7 @@ impl VirtualToken {
         Ok(challenge.to_vec())
     }
 
-    /// Authenticate `80 CE 00 00 10 <SM4-ECB(key, challenge || 00*8)>` (PROTOCOL.md
+    /// Authenticate `80 CE 00 00 10 <SM4-ECB(key, challenge || 00*8)>` (docs/protocol.md
     /// section 3). A failure voids the challenge and counts towards the lockout.
     fn authenticate(&mut self, h: Header, body: Body<'_>) -> Reply {
         if (h.p1, h.p2) != (0, 0) {
@@ -176,7 +176,7 @@ impl VirtualToken {
         Err(sw::SECURITY)
     }
 
-    /// Checks authentication and the trailing MAC of a secure command (PROTOCOL.md
+    /// Checks authentication and the trailing MAC of a secure command (docs/protocol.md
     /// section 3, "MAC"); returns the body without the MAC.
     fn secured<'a>(&self, h: Header, data: &'a [u8]) -> Result<&'a [u8], u16> {
         if !self.authenticated {
@@ -194,7 +194,7 @@ impl VirtualToken {
         Ok(payload)
     }
 
-    /// Write seed `84 C5 01 00 Lc <SM4-ECB(key, seed || 80 00..)> <MAC4>` (PROTOCOL.md
+    /// Write seed `84 C5 01 00 Lc <SM4-ECB(key, seed || 80 00..)> <MAC4>` (docs/protocol.md
     /// section 3, write seed). Stores exactly the bytes before the padding.
     fn write_seed(&mut self, h: Header, body: Body<'_>) -> Reply {
         let data = body.data.ok_or(sw::WRONG_LENGTH)?;
@@ -224,7 +224,7 @@ impl VirtualToken {
         Ok(Vec::new())
     }
 
-    /// Write config `84 D4 00 00 17 <19-byte TLV> <MAC4>` (PROTOCOL.md section 3, write
+    /// Write config `84 D4 00 00 17 <19-byte TLV> <MAC4>` (docs/protocol.md section 3, write
     /// config; section 4: a restricted token erases its seed).
     fn write_config(&mut self, h: Header, body: Body<'_>) -> Reply {
         let data = body.data.ok_or(sw::WRONG_LENGTH)?;

@@ -1,5 +1,5 @@
 //! The token's own cryptography: SM4 (RustCrypto `sm4`) in ECB mode, the CBC-MAC of the
-//! secure commands (PROTOCOL.md section 3, "MAC"), and the RFC 6238 code the display shows.
+//! secure commands (docs/protocol.md section 3, "MAC"), and the RFC 6238 code the display shows.
 //!
 //! Public so that fuzz harnesses can craft commands the token accepts and so reach deep
 //! states. The simulator's integration tests deliberately do NOT use it: they build their
@@ -32,7 +32,7 @@ impl fmt::Debug for TokenCipher {
 pub struct NotAligned(pub usize);
 
 impl TokenCipher {
-    /// Prepares the 16-byte access key (PROTOCOL.md section 2).
+    /// Prepares the 16-byte access key (docs/protocol.md section 2).
     pub fn new(key: &[u8; 16]) -> Self {
         Self(Sm4::new(&GenericArray::from(*key)))
     }
@@ -59,7 +59,7 @@ impl TokenCipher {
         Ok(())
     }
 
-    /// The 4-byte MAC of `input` (PROTOCOL.md section 3, "MAC", steps 2 and 3): pad with
+    /// The 4-byte MAC of `input` (docs/protocol.md section 3, "MAC", steps 2 and 3): pad with
     /// `80 00..` only when unaligned, SM4-CBC with a zero IV, first 4 bytes of the last block.
     pub fn mac(&self, input: &[u8]) -> [u8; 4] {
         let mut chain = [0u8; BLOCK];
@@ -88,7 +88,7 @@ impl TokenCipher {
         [chain[0], chain[1], chain[2], chain[3]]
     }
 
-    /// The MAC of a secure command (PROTOCOL.md section 3, "MAC", step 1): over
+    /// The MAC of a secure command (docs/protocol.md section 3, "MAC", step 1): over
     /// `80 INS P1 P2 Lc'` followed by `body`, where `body` excludes the MAC itself.
     /// `None` when `body` is too long for a short APDU (Lc' would not fit one byte).
     pub fn command_mac(&self, ins: u8, p1: u8, p2: u8, body: &[u8]) -> Option<[u8; 4]> {

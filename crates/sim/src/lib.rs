@@ -1,7 +1,7 @@
 //! A virtual SafeID-family token, for tests and demonstrations without hardware.
 //!
 //! This crate owns a stateful emulation of one single-profile NFC TOTP token as
-//! `shared/PROTOCOL.md` describes it: serial and clock (get info), SM4 challenge-response
+//! `docs/protocol.md` describes it: serial and clock (get info), SM4 challenge-response
 //! authentication, MAC-protected seed and config writes, restricted models that erase
 //! their seed on a config write, the status words of section 5, an optional permanent
 //! lockout, and the 6-digit code the display would show. It decodes every command from
@@ -20,7 +20,7 @@
 //!
 //! let clock = ManualClock::new(1_700_000_000);
 //! let mut token = VirtualToken::new(TokenSpec::token2("8659622000001"), Arc::new(clock));
-//! // get info: serial and clock, PROTOCOL.md section 3.
+//! // get info: serial and clock, docs/protocol.md section 3.
 //! let reply = token.process(&[0x80, 0x41, 0x00, 0x00, 0x02, 0x02, 0x11]);
 //! assert_eq!(&reply[reply.len() - 2..], &[0x90, 0x00]);
 //! assert_eq!(&reply[4..17], b"8659622000001");

@@ -2,12 +2,12 @@
 
 use std::fmt;
 
-/// Token2's published access key for its single-profile tokens (PROTOCOL.md section 2).
+/// Token2's published access key for its single-profile tokens (docs/protocol.md section 2).
 pub const TOKEN2_KEY: [u8; 16] = [
     0x8A, 0xD2, 0x06, 0x88, 0x3C, 0xA3, 0x69, 0x48, 0x2A, 0xB2, 0x71, 0x82, 0xB6, 0xE8, 0x32, 0x24,
 ];
 
-/// The models of PROTOCOL.md section 6: serial prefix, model name, and whether a config
+/// The models of docs/protocol.md section 6: serial prefix, model name, and whether a config
 /// write keeps the seed (`true` = unrestricted).
 pub const MODELS: &[(&str, &str, bool)] = &[
     ("8659612", "Token2 OTPC-P1-i", true),
@@ -20,7 +20,7 @@ pub const MODELS: &[(&str, &str, bool)] = &[
     ("8659632", "Token2 C302-i", true),
 ];
 
-/// Whether a token with this serial erases its seed on a config write (PROTOCOL.md
+/// Whether a token with this serial erases its seed on a config write (docs/protocol.md
 /// sections 4 and 6). Unknown prefixes count as restricted.
 pub fn restricted_for_serial(serial: &str) -> bool {
     MODELS
@@ -36,9 +36,9 @@ pub fn restricted_for_serial(serial: &str) -> bool {
 pub struct TokenSpec {
     /// The serial that get info reports (ASCII; at most 64 bytes are reported).
     pub serial: String,
-    /// The SM4 access key (PROTOCOL.md section 2).
+    /// The SM4 access key (docs/protocol.md section 2).
     pub key: [u8; 16],
-    /// Whether a config write erases the seed (PROTOCOL.md section 4).
+    /// Whether a config write erases the seed (docs/protocol.md section 4).
     pub restricted: bool,
     /// Token clock minus host clock when the token is created, in seconds.
     pub clock_offset: i64,
@@ -47,7 +47,7 @@ pub struct TokenSpec {
     pub lockout_after: Option<u32>,
     /// Answer `6D00` to everything but SELECT until the application
     /// `B0 00 00 00 00 23` is selected (the selection is lost on reset and power off), to
-    /// exercise the host's SELECT fallback (PROTOCOL.md section 1). Default `false`.
+    /// exercise the host's SELECT fallback (docs/protocol.md section 1). Default `false`.
     pub require_select: bool,
 }
 

@@ -18,7 +18,7 @@ pub struct LogEntry {
     pub sw: u16,
 }
 
-/// The configuration as written by write config (PROTOCOL.md section 3), in units.
+/// The configuration as written by write config (docs/protocol.md section 3), in units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigState {
     /// Display timeout in seconds (15, 30, 60 or 120).

@@ -19,7 +19,7 @@ pub const LOG_CAPACITY: usize = 4096;
 /// Longest serial reported by get info (keeps the reply's one-byte lengths valid).
 pub(crate) const MAX_SERIAL: usize = 64;
 
-/// The configuration written by write config (PROTOCOL.md section 3).
+/// The configuration written by write config (docs/protocol.md section 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Config {
     /// Display timeout code 0..=3 (15, 30, 60, 120 s).
@@ -43,7 +43,7 @@ impl Config {
     }
 }
 
-/// A stateful emulation of one single-profile SafeID-family token (PROTOCOL.md).
+/// A stateful emulation of one single-profile SafeID-family token (docs/protocol.md).
 ///
 /// [`VirtualToken::process`] takes any bytes and always returns data followed by a
 /// status word; it never panics.
@@ -115,7 +115,7 @@ impl VirtualToken {
     }
 
     /// The token leaves the field or is switched off: authentication, challenge and
-    /// selection are lost (PROTOCOL.md section 1). Seed, configuration, clock and lockout
+    /// selection are lost (docs/protocol.md section 1). Seed, configuration, clock and lockout
     /// stay.
     pub fn power_off(&mut self) {
         self.drop_session();

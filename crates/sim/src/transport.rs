@@ -1,5 +1,5 @@
 //! The virtual token as an in-process [`Transport`], with fault injection that models
-//! what PCSC-STACK.md ("Failure behaviour") reports from real readers.
+//! what docs/testing.md ("Failure behaviour") reports from real readers.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The bridge that puts the virtual token on a real `pcscd` reader through vsmartcard's
-//! `vpcd` driver (PCSC-STACK.md, "vpcd wire protocol").
+//! `vpcd` driver (docs/testing.md, "vpcd wire protocol").
 //!
 //! vpcd listens (default `127.0.0.1:35963`); the token connects to it like a card placed
 //! on the reader. Every frame, both ways, is a 2-byte big-endian length and the payload.
@@ -408,7 +408,7 @@ fn serve_connection(
 
 fn read_frame(reader: &mut impl Read, socket: &TcpStream) -> Option<Vec<u8>> {
     // Linux leaves quick-ack mode on its own: re-arm it before every read, or vpcd's
-    // two-part frames stall on delayed ACKs (PCSC-STACK.md, "Latency").
+    // two-part frames stall on delayed ACKs (docs/testing.md, "Latency").
     quickack(socket);
     let mut len = [0u8; 2];
     reader.read_exact(&mut len).ok()?;

@@ -1,5 +1,5 @@
 //! Stateful behaviour: restricted models, lockout, the session's life, the clock and the
-//! displayed code (PROTOCOL.md sections 1, 3, 4, 5).
+//! displayed code (docs/protocol.md sections 1, 3, 4, 5).
 #![allow(clippy::unwrap_used)]
 
 mod common;

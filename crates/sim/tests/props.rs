@@ -1,5 +1,5 @@
 //! Property tests: any bytes are safe, the state stays consistent, and a stateful model
-//! of PROTOCOL.md agrees with the token under random operation sequences.
+//! of docs/protocol.md agrees with the token under random operation sequences.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -141,7 +141,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    /// A model written from PROTOCOL.md predicts every status word and the stored seed.
+    /// A model written from docs/protocol.md predicts every status word and the stored seed.
     #[test]
     fn token_follows_the_model(ops in proptest::collection::vec(op(), 1..40), restricted: bool, lockout in proptest::option::of(1u32..4)) {
         let host = Host::token2();

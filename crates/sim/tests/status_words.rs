@@ -1,4 +1,4 @@
-//! Every status word path of the virtual token (PROTOCOL.md sections 3 and 5), with
+//! Every status word path of the virtual token (docs/protocol.md sections 3 and 5), with
 //! commands built by the tests' own helpers.
 #![allow(clippy::unwrap_used)]
 
@@ -214,7 +214,7 @@ fn write_seed_lengths_and_exact_storage() {
         let mut want = seed.clone();
         want.resize(len.max(20), 0);
         assert_eq!(t.state().seed_hex.unwrap(), upper_hex(&want));
-        // Lc values from PROTOCOL.md section 3.
+        // Lc values from docs/protocol.md section 3.
         match len {
             20 => assert_eq!(apdu[4], 0x24),
             32 => assert_eq!(apdu[4], 0x34),
@@ -330,7 +330,7 @@ fn select_fallback() {
     assert_eq!(sw(&t.process(&GET_INFO)), 0x9000);
     t.reset();
     assert_eq!(sw(&t.process(&GET_INFO)), 0x6D00, "selection lost on reset");
-    // A token that needs no SELECT accepts it anyway (PROTOCOL.md section 1).
+    // A token that needs no SELECT accepts it anyway (docs/protocol.md section 1).
     let (mut t, _) = p1();
     let mut with_le = select.to_vec();
     with_le.push(0);

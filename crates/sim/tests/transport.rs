@@ -1,5 +1,5 @@
 //! SimTransport: the virtual token behind `safeid_transport::Transport`, and each
-//! injected fault (PCSC-STACK.md, "Failure behaviour").
+//! injected fault (docs/testing.md, "Failure behaviour").
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -1,5 +1,5 @@
 //! The shared known-answer vectors (tests/data/protocol.json, a copy of
-//! shared/vectors/protocol.json) fed to the virtual token.
+//! `crates/proto/tests/data/protocol.json`) fed to the virtual token.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -148,4 +148,13 @@ fn info_vectors_match_the_token_reply() {
         checked += 1;
     }
     assert!(checked >= 2, "only {checked} positive info vectors");
+}
+
+#[test]
+fn the_copy_matches_the_protocol_crates_vectors() {
+    // Both crates test against the same vectors: a change to one copy must reach the other.
+    assert_eq!(
+        include_str!("data/protocol.json"),
+        include_str!("../../proto/tests/data/protocol.json")
+    );
 }

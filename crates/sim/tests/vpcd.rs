@@ -1,5 +1,5 @@
 //! The vpcd bridge against an in-test listener that plays vpcd's part (loopback only):
-//! framing of PCSC-STACK.md "vpcd wire protocol", removal, reconnection, deadlines.
+//! framing of docs/testing.md "vpcd wire protocol", removal, reconnection, deadlines.
 #![allow(clippy::unwrap_used)]
 
 mod common;

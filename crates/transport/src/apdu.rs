@@ -1,5 +1,5 @@
 //! Short-APDU case classification (ISO 7816-4 section 5.1), needed to know whether a
-//! command carries Le before the continuation driver rewrites it (PROTOCOL.md section 1).
+//! command carries Le before the continuation driver rewrites it (docs/protocol.md section 1).
 
 use crate::TransportError;
 
@@ -23,7 +23,7 @@ impl ApduCase {
     }
 }
 
-/// Classifies a short command APDU (PROTOCOL.md section 1: short APDUs only).
+/// Classifies a short command APDU (docs/protocol.md section 1: short APDUs only).
 ///
 /// Rejects, with [`TransportError::MalformedCommand`], anything shorter than the 4-byte
 /// header, extended-length encodings (a zero byte in the Lc position of a longer command)
@@ -57,7 +57,7 @@ pub fn command_case(command: &[u8]) -> Result<ApduCase, TransportError> {
 }
 
 /// The same command with its Le set to `le`: appended for cases 1 and 3, replaced for
-/// cases 2 and 4 (PROTOCOL.md section 1, the `6C XX` rule).
+/// cases 2 and 4 (docs/protocol.md section 1, the `6C XX` rule).
 pub fn with_le(command: &[u8], le: u8) -> Result<Vec<u8>, TransportError> {
     let case = command_case(command)?;
     let mut out = command.to_vec();

@@ -1,4 +1,4 @@
-//! The ISO 7816 continuation driver (PROTOCOL.md section 1), written once above
+//! The ISO 7816 continuation driver (docs/protocol.md section 1), written once above
 //! [`Transaction`] so that every backend gets the same handling.
 
 use crate::apdu::{command_case, with_le};
@@ -12,7 +12,7 @@ pub const MAX_GET_RESPONSE: usize = 64;
 /// that asks twice for the same Le will ask forever.
 pub const MAX_WRONG_LENGTH: usize = 3;
 
-/// Sends one command APDU and follows ISO 7816 continuations (PROTOCOL.md section 1).
+/// Sends one command APDU and follows ISO 7816 continuations (docs/protocol.md section 1).
 ///
 /// - `61 XX`: the data of the reply is kept and `00 C0 00 00 XX` (GET RESPONSE; `XX = 00`
 ///   asks for 256 bytes) is sent; data accumulates across several `61` replies.

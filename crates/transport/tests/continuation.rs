@@ -1,4 +1,4 @@
-//! The ISO 7816 continuation driver against scripted transcripts (PROTOCOL.md section 1).
+//! The ISO 7816 continuation driver against scripted transcripts (docs/protocol.md section 1).
 //! Expected commands are written out from the ISO 7816-4 rules, not taken from the code.
 #![allow(clippy::unwrap_used)]
 

@@ -167,7 +167,7 @@ fn parse_row(number: usize, row: Value) -> Result<Model, ProtoError> {
     let manufacturer = required(text("manufacturer")?, "manufacturer")?;
     let key_env = text("key_env")?;
     let restricted = match fields.remove("restricted") {
-        // Unknown restrictedness is treated as restricted (PROTOCOL.md section 4).
+        // Unknown restrictedness is treated as restricted (docs/protocol.md section 4).
         None => true,
         Some(Value::Bool(value)) => value,
         Some(_) => {

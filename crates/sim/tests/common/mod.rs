@@ -1,4 +1,4 @@
-//! Host-side helpers for the simulator's tests, written from PROTOCOL.md on their own:
+//! Host-side helpers for the simulator's tests, written from docs/protocol.md on their own:
 //! they share no code with the simulator (nor with `safeid-proto`). Only the raw SM4
 //! block function comes from the same RustCrypto crate, and the shared vectors check it.
 #![allow(dead_code, clippy::unwrap_used)]
