@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Burn latency through the real PC/SC stack against its floor (docs/benchmarks.md,
-# "PC/SC burn latency"): builds examples/bench_pcsc.rs in release mode with the `pcsc`
+# "PC/SC burn latency"): builds crates/cli/benches/pcsc.rs in release mode with the `pcsc`
 # feature (outside the namespace, so the build does not run in it), then runs it inside
 # the private pcscd + vpcd stack of scripts/pcsc-stack.sh.
 #
 # Usage: scripts/bench-pcsc.sh [--warmup N] [--rounds N] [--strict]
-# (arguments go to the example; see `--help`). Needs root for the namespaces; installs
+# (arguments go to the benchmark; see `--help`). Needs root for the namespaces; installs
 # pcscd, vsmartcard-vpcd, libpcsclite-dev and pkg-config with apt when missing.
 set -euo pipefail
 
@@ -23,6 +23,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
         --no-install-recommends "${missing[@]}"
 fi
 
-cargo build --release --features pcsc --example bench_pcsc
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-exec bash scripts/pcsc-stack.sh "$TARGET_DIR/release/examples/bench_pcsc" "$@"
+# Built outside the namespace (it has no network), run inside it.
+cargo bench -p safeid-cli --features pcsc --bench pcsc --no-run
+exec bash scripts/pcsc-stack.sh cargo bench -p safeid-cli --features pcsc --bench pcsc -- "$@"

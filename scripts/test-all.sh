@@ -54,10 +54,10 @@ cargo test --workspace --all-features
 # --- 4. End-to-end through pcscd + vpcd ---------------------------------------------------
 step "end-to-end tests through pcscd + vpcd"
 # Build outside the namespace (it has no network); run inside it.
-cargo test --all-features --test e2e_pcsc --no-run --quiet
+cargo test -p safeid-cli --all-features --test e2e_pcsc --no-run --quiet
 cargo test -p safeid-pcsc --test live_pcscd --no-run --quiet
 bash scripts/pcsc-stack.sh cargo test -p safeid-pcsc --test live_pcscd -- --ignored --test-threads=1
-bash scripts/pcsc-stack.sh cargo test --all-features --test e2e_pcsc -- --ignored --test-threads=1
+bash scripts/pcsc-stack.sh cargo test -p safeid-cli --all-features --test e2e_pcsc -- --ignored --test-threads=1
 
 # --- 5. A short run of every fuzz target ------------------------------------------------
 if [ "$FUZZ_SECONDS" != 0 ]; then

@@ -72,7 +72,7 @@ mod worker;
 
 /// The raw [`pcsc`](https://docs.rs/pcsc) crate this backend is built on, for programs that
 /// need plain PC/SC calls next to a [`PcscTransport`] without a dependency of their own
-/// on it, at the same version (the root package's `bench_pcsc` example measures the
+/// on it, at the same version (the `safeid-cli` package's `pcsc` benchmark measures the
 /// PC/SC floor with it).
 pub use pcsc;
 

@@ -31,7 +31,7 @@ pub(crate) const SPIN: Duration = Duration::from_micros(500);
 /// times per APDU, which is more than a whole APDU round trip to a virtual token. Polling
 /// for a short while keeps both threads awake through the few microseconds between the
 /// APDUs of a burn and through a fast token's reply; a slow reader (a real contactless
-/// exchange takes milliseconds) still ends in an ordinary blocking wait. The `bench_pcsc`
+/// exchange takes milliseconds) still ends in an ordinary blocking wait. The `pcsc` benchmark (crates/cli/benches/pcsc.rs)
 /// example of the root package measures the effect.
 pub(crate) fn recv_spinning<T>(
     channel: &Receiver<T>,

@@ -13,8 +13,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use safeid::sim::vpcd::{self, ServeOptions, VpcdHandle};
-use safeid::sim::{SystemClock, TokenSpec, VirtualToken};
+use safeid_sim::vpcd::{self, ServeOptions, VpcdHandle};
+use safeid_sim::{SystemClock, TokenSpec, VirtualToken};
 use serde_json::Value;
 
 const READER0: &str = "Virtual PCD 00 00";
@@ -23,12 +23,7 @@ const URI: &str = "otpauth://totp/Example:alice@example.com?secret=GEZDGNBVGY3TQ
 const URI_SEED_HEX: &str = "3132333435363738393031323334353637383930";
 
 fn binary() -> PathBuf {
-    // tests live in target/<profile>/deps; examples in target/<profile>/examples.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let bin = profile_dir.join("examples").join("safeid");
-    assert!(bin.exists(), "build the example first: {}", bin.display());
-    bin
+    PathBuf::from(env!("CARGO_BIN_EXE_safeid"))
 }
 
 fn now() -> u64 {

@@ -1,6 +1,6 @@
 //! Burn latency through the real PC/SC stack, against its floor, in one run.
 //!
-//! Run it through `scripts/bench-pcsc.sh` (it builds this example and runs it inside the
+//! Run it through `scripts/bench-pcsc.sh` (it builds this benchmark and runs it inside the
 //! private pcscd + vpcd stack of `scripts/pcsc-stack.sh`). It puts a virtual token
 //! (`safeid::sim`, a Token2 model) on reader `Virtual PCD 00 00` through vpcd, then runs
 //! warm-up and measured rounds. Every round measures each of the following once,
@@ -79,6 +79,9 @@ struct Args {
     /// Exit with status 1 when the ratio misses the target or a burn is not 5 APDUs.
     #[arg(long)]
     strict: bool,
+    /// Passed by `cargo bench` to every bench binary; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// What one round measures, in the order of [`Samples`].

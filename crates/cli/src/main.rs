@@ -1,4 +1,9 @@
-//! Command-line parsing and dispatch.
+//! `safeid`: burn TOTP seeds into NFC-programmable hardware tokens (Deepnet SafeID,
+//! Token2, ExcelSecu) from a PC/SC reader, or into the built-in virtual token.
+//!
+//! A thin binary over the `safeid` libraries: argument parsing, backend choice and
+//! printing only. Run `safeid --help`, or see docs/cli.md.
+#![forbid(unsafe_code)]
 
 mod backend;
 mod batch;
@@ -63,7 +68,7 @@ enum Command {
 }
 
 /// Parses the command line and runs the command.
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let trace = cli.trace;
     let result = match cli.command {

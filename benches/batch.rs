@@ -2,7 +2,7 @@
 //! fsync, measured side by side in one run (rounds interleaved so that machine load hits
 //! both alike).
 //!
-//! `cargo run --release --example bench_batch -- [TOKENS] [ROUNDS]` (defaults 1000, 5).
+//! `cargo bench --bench batch -- [TOKENS] [ROUNDS]` (defaults 1000, 5).
 //! Prints tokens per second (median over rounds) for each mode and their ratio.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -52,7 +52,8 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` adds `--bench`: only the positional arguments count.
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let tokens: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let (mut with, mut without) = (Vec::new(), Vec::new());
