@@ -1,6 +1,8 @@
 //! The host clock, and the checks that keep a plainly wrong clock out of a token.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//!
+//! The clock itself is the workspace's one [`Clock`] trait (from `safeid-transport`, shared
+//! with the virtual token), so a test moves the time of the workflow and of its tokens
+//! with one [`ManualClock`].
 
 use crate::error::SessionError;
 
@@ -23,43 +25,11 @@ const fn parse_build_time(s: &str) -> u64 {
     value
 }
 
-/// A source of the host's time (Unix seconds). Tests inject fixed clocks.
-pub trait HostClock: Send + Sync {
-    /// The current Unix time in seconds.
-    fn now(&self) -> u64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl HostClock for SystemClock {
-    fn now(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    }
-}
-
-/// A clock that always reads the same time.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub u64);
-
-impl HostClock for FixedClock {
-    fn now(&self) -> u64 {
-        self.0
-    }
-}
-
-impl<F: Fn() -> u64 + Send + Sync> HostClock for F {
-    fn now(&self) -> u64 {
-        self()
-    }
-}
+pub use safeid_transport::clock::{Clock, ManualClock, SystemClock};
 
 /// Reads the clock and refuses a time that is plainly wrong: before this binary was built
 /// (a dead RTC battery reads 1970 or 2000), or past what the token can store (2106).
-pub fn checked_now(clock: &dyn HostClock) -> Result<u64, SessionError> {
+pub fn checked_now(clock: &dyn Clock) -> Result<u64, SessionError> {
     let now = clock.now();
     check_plausible(now)?;
     Ok(now)

@@ -152,6 +152,12 @@ pub fn redact(text: &str) -> String {
 /// Picks one credential among those found. `choice` is a 1-based index or a part of
 /// `issuer:account` (case-insensitive); with no choice there must be exactly one.
 pub fn pick(creds: &[Credential], choice: Option<&str>) -> Result<Credential, String> {
+    pick_index(creds, choice).map(|i| creds[i].clone())
+}
+
+/// [`pick`], returning the index chosen. Errors list the accounts, numbered, and never
+/// hold a secret.
+pub fn pick_index(creds: &[Credential], choice: Option<&str>) -> Result<usize, String> {
     let listing = || {
         creds
             .iter()
@@ -160,35 +166,35 @@ pub fn pick(creds: &[Credential], choice: Option<&str>) -> Result<Credential, St
             .collect::<Vec<_>>()
             .join("\n")
     };
-    match (choice, creds.len()) {
-        (_, 0) => Err("no otpauth credential was found".into()),
-        (None, 1) => Ok(creds[0].clone()),
-        (None, n) => Err(format!(
-            "{n} accounts were found; choose one with --account:\n{}",
-            listing()
-        )),
-        (Some(want), n) => {
-            if let Ok(i) = want.parse::<usize>() {
-                return if (1..=n).contains(&i) {
-                    Ok(creds[i - 1].clone())
-                } else {
-                    Err(format!(
-                        "--account {i}: there are {n} accounts:\n{}",
-                        listing()
-                    ))
-                };
-            }
-            let w = want.to_lowercase();
-            let hits: Vec<&Credential> = creds
-                .iter()
-                .filter(|c| label(c).to_lowercase().contains(&w))
-                .collect();
-            match hits.as_slice() {
-                [one] => Ok((*one).clone()),
-                [] => Err(format!("no account matches {want:?}:\n{}", listing())),
-                _ => Err(format!("several accounts match {want:?}:\n{}", listing())),
-            }
-        }
+    let n = creds.len();
+    let Some(want) = choice else {
+        return match n {
+            0 => Err("no otpauth credential was found".into()),
+            1 => Ok(0),
+            n => Err(format!(
+                "{n} accounts were found; choose one by number or by a part of its name:\n{}",
+                listing()
+            )),
+        };
+    };
+    if let Ok(i) = want.trim().parse::<usize>() {
+        return if (1..=n).contains(&i) {
+            Ok(i - 1)
+        } else {
+            Err(format!(
+                "there is no account {i}; the accounts are:\n{}",
+                listing()
+            ))
+        };
+    }
+    let w = want.to_lowercase();
+    let hits: Vec<usize> = (0..n)
+        .filter(|&i| label(&creds[i]).to_lowercase().contains(&w))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!("no account matches {want:?}:\n{}", listing())),
+        _ => Err(format!("several accounts match {want:?}:\n{}", listing())),
     }
 }
 

@@ -1,15 +1,20 @@
 //! Workflow errors: what went wrong, and for a burn exactly what was and was not written.
+//!
+//! Every error of the workflow API has a stable [`kind`](Error::kind) (a snake_case name a
+//! program can match on, e.g. in a front end's JSON output) and, where the user can do
+//! something about it, a [`Hint`] naming that action in the library's own terms. Messages
+//! never name a front end's flags: a command-line tool maps a hint to its flag, a desk app
+//! to its control.
 
 use std::fmt;
 
 use safeid_proto::{ProtoError, StatusWord};
 use safeid_transport::TransportError;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::plan::PlanError;
-
 /// Whether one write reached the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Not sent, or refused by the token.
@@ -20,8 +25,9 @@ pub enum Outcome {
     Uncertain,
 }
 
-/// What a burn had written when it stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// What a burn had written when it stopped: the one vocabulary for "what was written",
+/// used by session errors, the batch journal and reports alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriteState {
     /// The config (clock, algorithm, step, display timeout).
     pub config: Outcome,
@@ -40,46 +46,65 @@ impl WriteState {
             restricted,
         }
     }
+
+    /// True when the token may hold the new seed: the seed write succeeded or its reply
+    /// was lost.
+    pub fn may_hold_seed(&self) -> bool {
+        self.seed != Outcome::NotWritten
+    }
+
+    /// True when the token is known to hold no seed at all: a restricted model whose
+    /// config write was confirmed, and no seed was sent after it.
+    pub fn proves_blank(&self) -> bool {
+        self.restricted && self.config == Outcome::Written && self.seed == Outcome::NotWritten
+    }
+
+    /// True when the old seed may be gone without the new one being on the token.
+    pub fn may_have_lost_old_seed(&self) -> bool {
+        self.restricted && self.config != Outcome::NotWritten
+    }
 }
 
 impl fmt::Display for WriteState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Outcome::*;
-        match (self.config, self.seed) {
-            (NotWritten, NotWritten) => f.write_str("nothing was written: the token is unchanged"),
-            (Written, NotWritten) if self.restricted => f.write_str(
-                "config written, seed not written: on this model writing config erases the seed, so the token is now blank; burn it again",
+        let config = match self.config {
+            NotWritten => "",
+            Written => "config written",
+            Uncertain => "config may or may not have been written (the reply was lost)",
+        };
+        let text = match (self.config, self.seed) {
+            (NotWritten, NotWritten) => "nothing was written: the token is unchanged".to_owned(),
+            (_, NotWritten) if self.restricted => format!(
+                "{config}, seed not written: on this model writing config erases the seed, so the token {} blank; burn it again",
+                if self.config == Written {
+                    "is now"
+                } else {
+                    "may now be"
+                }
             ),
-            (Written, NotWritten) => f.write_str(
-                "config written (clock and settings), seed not written: the token keeps its previous seed; burn it again",
+            (_, NotWritten) => format!(
+                "{config}, seed not written: the token keeps its previous seed; burn it again"
             ),
-            (Uncertain, NotWritten) if self.restricted => f.write_str(
-                "config may or may not have been written (the reply was lost), seed not written: on this model the token may now be blank; burn it again",
+            (_, Uncertain) if self.restricted => format!(
+                "{config}, seed may or may not have been written (the reply was lost): the old seed is gone, so the token is blank or holds the new seed; burn it again with the same seed"
             ),
-            (Uncertain, NotWritten) => f.write_str(
-                "config may or may not have been written (the reply was lost), seed not written: the token keeps its previous seed; burn it again",
+            (_, Uncertain) => format!(
+                "{config}, seed may or may not have been written (the reply was lost): the token holds its old seed or the new one; burn it again with the same seed"
             ),
-            (Written, Uncertain) if self.restricted => f.write_str(
-                "config written, seed may or may not have been written (the reply was lost): on this model the old seed is gone, so the token is now blank or holds the new seed; burn it again",
-            ),
-            (Written, Uncertain) => f.write_str(
-                "config written, seed may or may not have been written (the reply was lost): the token holds its old seed or the new one; burn it again",
-            ),
-            (Written, Written) => f.write_str("config and seed written"),
-            (c, s) => write!(f, "config {c:?}, seed {s:?}"),
-        }
+            (_, Written) => "config and seed written".to_owned(),
+        };
+        f.write_str(&text)
     }
 }
 
 /// The step of a session an error happened in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Reading serial and clock.
     ReadInfo,
-    /// Asking for a challenge.
-    Challenge,
-    /// Authenticating with the access key.
+    /// Getting a challenge and authenticating with the access key.
     Authenticate,
     /// Writing the config.
     WriteConfig,
@@ -91,12 +116,38 @@ impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Stage::ReadInfo => "reading the token's info",
-            Stage::Challenge => "getting a challenge",
             Stage::Authenticate => "authenticating",
             Stage::WriteConfig => "writing config",
             Stage::WriteSeed => "writing the seed",
         })
     }
+}
+
+/// Something the user can do about an error, in the library's terms. Front ends map each
+/// one to their own control (a flag, a button).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hint {
+    /// Give the token's access key explicitly, or add its model to a model file.
+    GiveKey,
+    /// Confirm that the token's seed will be erased.
+    ConfirmErase,
+    /// Accept this documented conversion or risk.
+    Accept(crate::plan::Acceptance),
+    /// Choose one of several accounts.
+    ChooseAccount,
+    /// Say which encoding (base32 or hex) a secret is written in.
+    ChooseEncoding,
+    /// Choose one of several readers.
+    ChooseReader,
+    /// Continue the existing journal (resume) instead of starting a new one.
+    Resume,
+    /// Start with a new journal file (the one named is in the way or unusable).
+    NewJournal,
+    /// Allow an existing output file to be replaced.
+    Overwrite,
+    /// Set the token's clock from the host.
+    SyncClock,
 }
 
 /// Why a session step failed.
@@ -119,7 +170,7 @@ pub enum SessionError {
     },
     /// No access key is known for the model and none was given.
     #[error(
-        "unknown token model (serial {serial}): no access key is known for it, so nothing was sent that needs one. If you know the key, give it with --key (the tool cannot tell whether it is right, and some tokens lock after failed attempts); or add the model to a model file (--models)"
+        "unknown token model (serial {serial}): no access key is known for it, so nothing was sent that needs one. If you know the key, give it explicitly (the tool cannot tell whether it is right, and some tokens lock after failed attempts), or add the model to a model file"
     )]
     UnknownModel {
         /// The serial read from the token.
@@ -152,15 +203,12 @@ pub enum SessionError {
     },
     /// Syncing the clock alone would erase the seed on this model.
     #[error(
-        "syncing the clock on {model} erases its seed (a config write always does on this model): confirm with --erase-seed, or re-burn the seed in the same session with burn"
+        "syncing the clock on {model} erases its seed (a config write always does on this model): confirm the erasure, or burn the seed again instead (a burn sets the clock too)"
     )]
     WouldEraseSeed {
         /// The model name.
         model: String,
     },
-    /// The plan was refused before any APDU was sent.
-    #[error(transparent)]
-    Plan(#[from] PlanError),
     /// A burn stopped part-way; says exactly what was written.
     #[error("{stage} failed: {cause}. {written}")]
     Interrupted {
@@ -174,11 +222,53 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    /// What had been written when the error happened (for interrupted burns), else `None`.
+    /// What had been written when the error happened (for interrupted burns), else `None`
+    /// (nothing was written).
     pub fn written(&self) -> Option<WriteState> {
         match self {
             SessionError::Interrupted { written, .. } => Some(*written),
             _ => None,
         }
+    }
+
+    /// A stable name for the kind of error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SessionError::Transport(e) => transport_kind(e),
+            SessionError::Protocol(_) => "protocol",
+            SessionError::NotThisToken { .. } => "not_this_token",
+            SessionError::UnknownModel { .. } => "unknown_model",
+            SessionError::KeyRefused => "key_refused",
+            SessionError::SerialMismatch { .. } => "serial_mismatch",
+            SessionError::HostClockWrong { .. } => "host_clock_wrong",
+            SessionError::WouldEraseSeed { .. } => "would_erase_seed",
+            SessionError::Interrupted { .. } => "interrupted",
+        }
+    }
+
+    /// What the user can do, if anything.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            SessionError::UnknownModel { .. } => Some(Hint::GiveKey),
+            SessionError::WouldEraseSeed { .. } => Some(Hint::ConfirmErase),
+            SessionError::Transport(TransportError::AmbiguousReader { .. }) => {
+                Some(Hint::ChooseReader)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A stable name for a transport error.
+pub fn transport_kind(e: &TransportError) -> &'static str {
+    match e {
+        TransportError::NoService => "no_service",
+        TransportError::NoReader => "no_reader",
+        TransportError::ReaderNotFound { .. } => "reader_not_found",
+        TransportError::AmbiguousReader { .. } => "several_readers",
+        TransportError::NoCard => "no_card",
+        TransportError::CardRemoved => "card_removed",
+        TransportError::Timeout { .. } => "timeout",
+        _ => "transport",
     }
 }

@@ -1,4 +1,6 @@
-//! Access keys given by the user: `--key HEX`, `--key @FILE`, `--key env:NAME`.
+//! Secrets given by the user as arguments: the text itself, `@FILE`, `-` (standard input)
+//! or `env:NAME` ([`read_secret_arg`]), and access keys given that way ([`parse_key_arg`]).
+//! The text form is visible to other users in the process list; the others are not.
 //!
 //! A key given by the user is used as it is: the workflow never tries another one, and
 //! never retries a refused one (docs/protocol.md sections 2 and 5).
@@ -33,10 +35,17 @@ pub enum KeyError {
     Env(String),
 }
 
-/// Reads a key from `HEX`, `@FILE` or `env:NAME`.
-pub fn parse_key_arg(arg: &str) -> Result<AccessKey, KeyError> {
+/// The most read from a file or standard input for one secret argument.
+pub const MAX_SECRET_ARG_BYTES: u64 = 4096;
+
+/// Reads a secret argument: `@FILE` (the file's contents), `-` (standard input),
+/// `env:NAME` (an environment variable), or else the text itself. Surrounding whitespace
+/// is trimmed. Returns the secret and a name of where it came from, for messages.
+pub fn read_secret_arg(arg: &str) -> Result<(SecretString, String), KeyError> {
     let (text, source_name) = if let Some(path) = arg.strip_prefix('@') {
         (read_file(Path::new(path))?, format!("file {path}"))
+    } else if arg == "-" {
+        (read_file(Path::new("-"))?, "standard input".to_owned())
     } else if let Some(name) = arg.strip_prefix("env:") {
         let value = std::env::var(name).map_err(|_| KeyError::Env(name.to_owned()))?;
         (
@@ -49,16 +58,34 @@ pub fn parse_key_arg(arg: &str) -> Result<AccessKey, KeyError> {
             "the command line".to_owned(),
         )
     };
-    AccessKey::from_hex(text.expose().trim()).map_err(|_| KeyError::NotHex { source_name })
+    Ok((
+        SecretString::new(text.expose().trim().to_owned()),
+        source_name,
+    ))
+}
+
+/// Reads an access key from `HEX`, `@FILE`, `-` or `env:NAME` ([`read_secret_arg`]).
+pub fn parse_key_arg(arg: &str) -> Result<AccessKey, KeyError> {
+    let (text, source_name) = read_secret_arg(arg)?;
+    AccessKey::from_hex(text.expose()).map_err(|_| KeyError::NotHex { source_name })
 }
 
 fn read_file(path: &Path) -> Result<SecretString, KeyError> {
-    std::fs::read_to_string(path)
-        .map(SecretString::new)
-        .map_err(|e| KeyError::File {
-            path: path.display().to_string(),
-            reason: e.kind().to_string(),
-        })
+    let err = |reason: String| KeyError::File {
+        path: if path.as_os_str() == "-" {
+            "(standard input)".to_owned()
+        } else {
+            path.display().to_string()
+        },
+        reason,
+    };
+    crate::sources::read_text_file(path, MAX_SECRET_ARG_BYTES, "secret file").map_err(|e| match e {
+        crate::sources::SourceError::Io { reason, .. } => err(reason),
+        crate::sources::SourceError::TooLarge { limit, .. } => {
+            err(format!("larger than {limit} bytes"))
+        }
+        _ => err("not UTF-8 text".to_owned()),
+    })
 }
 
 #[cfg(test)]

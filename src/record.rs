@@ -16,47 +16,11 @@ pub const DEFAULT_PERIOD: u32 = 30;
 /// setting).
 pub const TOKEN_DIGITS: u8 = 6;
 
-/// The HMAC hash function of a TOTP seed (the two the tokens support, docs/protocol.md
-/// section 3, write config).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum HashFunction {
-    /// HMAC-SHA-1, the default of every format.
-    #[default]
-    Sha1,
-    /// HMAC-SHA-256.
-    Sha256,
-}
+pub use safeid_proto::HmacAlgorithm;
 
-impl HashFunction {
-    /// The conventional upper-case name: `SHA1` or `SHA256` (otpauth `algorithm`, journal).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sha1 => "SHA1",
-            Self::Sha256 => "SHA256",
-        }
-    }
-
-    /// Parses `SHA1`/`SHA256`, ASCII case-insensitive, with or without a `-` or an
-    /// `HMAC-`/`HMAC` prefix (`sha-256`, `HMAC-SHA256`, `hmacsha1` all work).
-    pub fn parse(text: &str) -> Option<Self> {
-        let lower = text.trim().to_ascii_lowercase();
-        let bare = lower
-            .strip_prefix("hmac-")
-            .or_else(|| lower.strip_prefix("hmac"))
-            .unwrap_or(&lower);
-        match bare.replace('-', "").as_str() {
-            "sha1" => Some(Self::Sha1),
-            "sha256" => Some(Self::Sha256),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for HashFunction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// The former name of [`HmacAlgorithm`] in this crate, kept while the export module moves
+/// over to the protocol crate's type.
+pub type HashFunction = HmacAlgorithm;
 
 /// One token's seed and parameters, keyed by the token's serial number.
 ///
@@ -74,7 +38,7 @@ pub struct TokenSeed {
     /// The raw seed bytes (the decoded base32 secret).
     pub secret: SecretBytes,
     /// The HMAC hash function.
-    pub hash: HashFunction,
+    pub hash: HmacAlgorithm,
     /// The time step in seconds (the tokens support 30 and 60).
     pub period: u32,
     /// The number of digits (6 on these tokens).
@@ -96,7 +60,7 @@ impl TokenSeed {
         Self {
             serial: serial.into(),
             secret,
-            hash: HashFunction::Sha1,
+            hash: HmacAlgorithm::Sha1,
             period: DEFAULT_PERIOD,
             digits: TOKEN_DIGITS,
             manufacturer: None,
@@ -157,14 +121,14 @@ mod tests {
     #[test]
     fn hash_names_parse() {
         for (text, want) in [
-            ("SHA1", Some(HashFunction::Sha1)),
-            ("sha-256", Some(HashFunction::Sha256)),
-            ("hmacsha256", Some(HashFunction::Sha256)),
-            ("HMAC-SHA1", Some(HashFunction::Sha1)),
+            ("SHA1", Some(HmacAlgorithm::Sha1)),
+            ("sha-256", Some(HmacAlgorithm::Sha256)),
+            ("hmacsha256", Some(HmacAlgorithm::Sha256)),
+            ("HMAC-SHA1", Some(HmacAlgorithm::Sha1)),
             ("sha512", None),
             ("", None),
         ] {
-            assert_eq!(HashFunction::parse(text), want, "{text}");
+            assert_eq!(HmacAlgorithm::parse(text), want, "{text}");
         }
     }
 }

@@ -1,5 +1,10 @@
-//! The burn workflow over any [`Transport`]: read info, identify the model, pick the key,
-//! authenticate once, write config, write seed, report the codes the token must show.
+//! The protocol steps over any [`Transport`]: read info, identify the model, pick the key,
+//! authenticate once, write config, write seed.
+//!
+//! [`Session`] is the low level: each call is one transaction with whatever token is on the
+//! transport. The workflow ([`crate::token`], [`crate::batch`]) adds what a user needs
+//! around it: plans checked before anything is sent, confirmation with the serial pinned,
+//! drift policy, verification on the token's clock.
 
 use std::sync::Arc;
 
@@ -7,24 +12,13 @@ use safeid_proto::{
     self as proto, AccessKey, Command, Info, Model, ModelTable, ProtoError, StatusWord, TokenConfig,
 };
 use safeid_transport::{Transaction, Transport, TransportError};
-use serde::Serialize;
 
-use crate::clock::{self, HostClock};
+use crate::clock::{self, Clock};
 use crate::error::{Outcome, SessionError, Stage, WriteState};
 use crate::plan::BurnPlan;
-use crate::report::{BurnReport, ExpectedCodes, TokenReport};
+use crate::report::{BurnReport, ExpectedCodes, KeySource, TokenReport, TokenStatus};
 
-/// Where the access key came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeySource {
-    /// The model table entry for the token's serial prefix.
-    Model,
-    /// Given by the user (`--key`); for an unknown model this is a guess.
-    User,
-}
-
-/// A receiver of APDU trace lines (`> 80 CE 00 00 10 <redacted>`, `< 90 00`). Bodies of
+/// A receiver of APDU trace lines (`> 80CE000010<redacted>`, `< 9000`). Bodies of
 /// authenticate and write seed are always redacted.
 pub type TraceSink = Box<dyn FnMut(&str) + Send>;
 
@@ -33,31 +27,21 @@ pub struct Session<'t> {
     transport: &'t mut dyn Transport,
     models: ModelTable,
     user_key: Option<AccessKey>,
-    clock: Arc<dyn HostClock>,
+    clock: Arc<dyn Clock>,
     trace: Option<TraceSink>,
     apdus: usize,
     sync_clock: bool,
 }
 
-/// What `info` reads: serial, model and clock, with the drift against the host.
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenStatus {
-    /// The serial printed on the token.
-    pub serial: String,
-    /// The model, from the serial prefix, if known.
-    pub model: Option<String>,
-    /// The manufacturer, if the model is known.
-    pub manufacturer: Option<String>,
-    /// Whether a config write erases the seed (unknown models count as restricted).
-    pub restricted: bool,
-    /// Whether an access key is known for this model.
-    pub key_known: bool,
-    /// The token's clock (Unix seconds).
-    pub token_time: u32,
-    /// The host's clock when it was read.
-    pub host_time: u64,
-    /// `token_time - host_time`, seconds (positive: the token is ahead).
-    pub drift: i64,
+/// The values a clock sync writes along with the time.
+#[derive(Debug, Clone, Copy)]
+pub struct ClockSettings {
+    /// HMAC algorithm to configure.
+    pub hmac: proto::HmacAlgorithm,
+    /// Time step to configure.
+    pub step: proto::TimeStep,
+    /// Display timeout to configure.
+    pub display_timeout: proto::DisplayTimeout,
 }
 
 impl<'t> Session<'t> {
@@ -86,8 +70,8 @@ impl<'t> Session<'t> {
         self
     }
 
-    /// Uses another host clock (tests inject a fixed one).
-    pub fn with_clock(mut self, clock: Arc<dyn HostClock>) -> Self {
+    /// Uses another host clock (tests inject a manual one).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
@@ -113,26 +97,28 @@ impl<'t> Session<'t> {
 
     /// Reads serial and clock. Needs no key and changes nothing on the token.
     pub fn info(&mut self) -> Result<TokenStatus, SessionError> {
-        let clock = Arc::clone(&self.clock);
+        let now = self.clock.now();
         let models = self.models.clone();
         let mut link = Link::open(self.transport, self.trace.as_mut(), &mut self.apdus)?;
         let info = link.read_info()?;
         drop(link);
-        Ok(status(&info, models.identify(&info.serial), clock.now()))
+        Ok(status(&info, models.identify(&info.serial), now))
     }
 
-    /// Burns `plan` into the token: config first (clock from the host), then the seed.
-    ///
-    /// The key is the user's if given, else the model's; an unknown model without a user
-    /// key is refused before any secure command. Authentication is tried once, never
-    /// again. If the link fails part-way, the error says exactly what was written.
+    /// Burns `plan` into whatever token is on the transport. Prefer
+    /// [`Session::burn_serial`] (or [`crate::token`]), which pins the serial the user saw.
     pub fn burn(&mut self, plan: &BurnPlan) -> Result<BurnReport, SessionError> {
         self.burn_serial(plan, None)
     }
 
-    /// Like [`Session::burn`], but refuses (before any secure command) a token whose serial
-    /// is not `expected`: a seed chosen for one serial can never reach another token, even
-    /// if the tokens were swapped between reading the serial and burning.
+    /// Burns `plan`: config first (clock from the host, unless clock sync is off), then the
+    /// seed. With `expected`, a token whose serial is not that one is refused before any
+    /// secure command: a seed chosen for one serial can never reach another token, even if
+    /// the tokens were swapped between reading the serial and burning.
+    ///
+    /// The key is the user's if given, else the model's; an unknown model without a user
+    /// key is refused before any secure command. Authentication is tried once, never
+    /// again. If the link fails part-way, the error says exactly what was written.
     pub fn burn_serial(
         &mut self,
         plan: &BurnPlan,
@@ -140,73 +126,53 @@ impl<'t> Session<'t> {
     ) -> Result<BurnReport, SessionError> {
         let clock = Arc::clone(&self.clock);
         let host_now = clock::checked_now(clock.as_ref())?;
-        let models = self.models.clone();
-        let user_key = self.user_key.clone();
         let apdus_before = self.apdus;
-        let mut link = Link::open(self.transport, self.trace.as_mut(), &mut self.apdus)
-            .map_err(|e| interrupted(Stage::ReadInfo, WriteState::nothing(true), e))?;
-
-        let info = link
-            .read_info()
-            .map_err(|e| interrupted(Stage::ReadInfo, WriteState::nothing(true), e))?;
-        if let Some(want) = expected
-            && want != info.serial
-        {
-            return Err(SessionError::SerialMismatch {
-                expected: want.to_owned(),
-                found: info.serial.clone(),
-            });
-        }
-        let model = models.identify(&info.serial);
-        let restricted = model.is_none_or(|m| m.restricted);
-        let mut written = WriteState::nothing(restricted);
-        let (key, key_source) = choose_key(&info, model, user_key)?;
-
-        link.authenticate(&key)
-            .map_err(|e| interrupted(Stage::Authenticate, written, e))?;
+        let sync = self.sync_clock;
+        let mut auth = self.authenticated(expected)?;
 
         // The clock value is taken as late as possible, just before the config APDU.
         let set_time = clock::checked_now(clock.as_ref())?;
-        let token_time = if self.sync_clock {
+        let unix_time = if sync {
             clock::as_token_time(set_time)?
         } else {
             let elapsed = u32::try_from(set_time.saturating_sub(host_now)).unwrap_or(u32::MAX);
-            info.unix_time.saturating_add(elapsed)
+            auth.info.unix_time.saturating_add(elapsed)
         };
         let config = TokenConfig {
             display_timeout: plan.display_timeout(),
-            unix_time: token_time,
+            unix_time,
             hmac: plan.hmac(),
             step: plan.step(),
         };
-        link.secure(proto::write_config(&key, &config), "write config")
-            .map_err(|e| {
-                written.config = outcome_of(&e);
-                interrupted(Stage::WriteConfig, written, e)
-            })?;
-        written.config = Outcome::Written;
+        auth.write_config(&config)?;
+        auth.write(
+            Stage::WriteSeed,
+            proto::write_seed(&auth.key, plan.seed()),
+            "write seed",
+        )?;
+        let apdus = *auth.link.apdus - apdus_before;
+        let Authenticated {
+            info,
+            model,
+            key_source,
+            ..
+        } = auth;
 
-        link.secure(proto::write_seed(&key, plan.seed()), "write seed")
-            .map_err(|e| {
-                written.seed = outcome_of(&e);
-                interrupted(Stage::WriteSeed, written, e)
-            })?;
-        drop(link);
-
-        // The codes the display shows follow the token's clock, which is the host's
-        // unless the user kept the token's own.
+        let token_offset = i64::from(unix_time) - i64::try_from(set_time).unwrap_or(i64::MAX);
         let elapsed = clock.now().saturating_sub(set_time);
-        let display_time = u64::from(config.unix_time).saturating_add(elapsed);
+        let display_time = u64::from(unix_time).saturating_add(elapsed);
         Ok(BurnReport {
-            token: TokenReport::new(status(&info, model, host_now), key_source),
-            clock_set_to: config.unix_time,
+            token: TokenReport::new(status(&info, model.as_ref(), host_now), key_source),
+            clock_set_to: unix_time,
+            clock_synced: sync,
+            token_offset,
             hmac: plan.hmac(),
             step_seconds: plan.step().seconds(),
             display_timeout_seconds: plan.display_timeout().seconds(),
             seed_bytes: plan.seed().len(),
             label: plan.label().map(str::to_owned),
             conversions: plan.conversions().to_vec(),
-            apdus: self.apdus - apdus_before,
+            apdus,
             expected: ExpectedCodes::at(&plan.totp(), display_time),
         })
     }
@@ -214,9 +180,9 @@ impl<'t> Session<'t> {
     /// Sets the token's clock (and with it algorithm, step and display timeout, which the
     /// token only takes all together) without touching the seed.
     ///
-    /// On a restricted model a config write erases the seed (docs/protocol.md section 4): this
-    /// is refused unless `erase_confirmed` is true. Prefer [`Session::burn`], which
-    /// re-burns the seed in the same session.
+    /// On a restricted model a config write erases the seed (docs/protocol.md section 4):
+    /// this is refused unless `erase_confirmed` is true. Prefer a burn, which writes the
+    /// seed again in the same session.
     pub fn sync_clock(
         &mut self,
         settings: &ClockSettings,
@@ -225,20 +191,15 @@ impl<'t> Session<'t> {
         let clock = Arc::clone(&self.clock);
         clock::checked_now(clock.as_ref())?;
         let models = self.models.clone();
-        let user_key = self.user_key.clone();
-        let mut link = Link::open(self.transport, self.trace.as_mut(), &mut self.apdus)?;
-        let info = link.read_info()?;
-        let model = models.identify(&info.serial);
-        let restricted = model.is_none_or(|m| m.restricted);
-        if restricted && !erase_confirmed {
-            return Err(SessionError::WouldEraseSeed {
-                model: model.map_or_else(|| "an unknown model".to_owned(), |m| m.name.clone()),
-            });
-        }
-        let (key, _) = choose_key(&info, model, user_key)?;
-        let mut written = WriteState::nothing(restricted);
-        link.authenticate(&key)
-            .map_err(|e| interrupted(Stage::Authenticate, written, e))?;
+        let mut auth = self.authenticated_if(None, |info| {
+            let model = models.identify(&info.serial);
+            if model.is_none_or(|m| m.restricted) && !erase_confirmed {
+                return Err(SessionError::WouldEraseSeed {
+                    model: model.map_or_else(|| "an unknown model".to_owned(), Model::display_name),
+                });
+            }
+            Ok(())
+        })?;
         let now = clock::checked_now(clock.as_ref())?;
         let config = TokenConfig {
             display_timeout: settings.display_timeout,
@@ -246,24 +207,86 @@ impl<'t> Session<'t> {
             hmac: settings.hmac,
             step: settings.step,
         };
-        link.secure(proto::write_config(&key, &config), "write config")
-            .map_err(|e| {
-                written.config = outcome_of(&e);
-                interrupted(Stage::WriteConfig, written, e)
-            })?;
-        Ok(status(&info, model, now))
+        auth.write_config(&config)?;
+        Ok(status(&auth.info, auth.model.as_ref(), now))
+    }
+
+    fn authenticated(&mut self, expected: Option<&str>) -> Result<Authenticated<'_>, SessionError> {
+        self.authenticated_if(expected, |_| Ok(()))
+    }
+
+    /// One transaction up to a successful authenticate: read info, check the serial
+    /// (`expected`) and the caller's precondition, choose the key, authenticate once.
+    fn authenticated_if(
+        &mut self,
+        expected: Option<&str>,
+        precondition: impl FnOnce(&Info) -> Result<(), SessionError>,
+    ) -> Result<Authenticated<'_>, SessionError> {
+        let nothing = WriteState::nothing(true);
+        let mut link = Link::open(self.transport, self.trace.as_mut(), &mut self.apdus)
+            .map_err(|e| interrupted(Stage::ReadInfo, nothing, e))?;
+        let info = link
+            .read_info()
+            .map_err(|e| interrupted(Stage::ReadInfo, nothing, e))?;
+        if let Some(want) = expected
+            && want != info.serial
+        {
+            return Err(SessionError::SerialMismatch {
+                expected: want.to_owned(),
+                found: info.serial.clone(),
+            });
+        }
+        precondition(&info)?;
+        let model = self.models.identify(&info.serial).cloned();
+        let written = WriteState::nothing(model.as_ref().is_none_or(|m| m.restricted));
+        let (key, key_source) = choose_key(&info, model.as_ref(), self.user_key.clone())?;
+        link.authenticate(&key)
+            .map_err(|e| interrupted(Stage::Authenticate, written, e))?;
+        Ok(Authenticated {
+            link,
+            info,
+            model,
+            key,
+            key_source,
+            written,
+        })
     }
 }
 
-/// The values a clock sync writes along with the time.
-#[derive(Debug, Clone, Copy)]
-pub struct ClockSettings {
-    /// HMAC algorithm to configure.
-    pub hmac: proto::HmacAlgorithm,
-    /// Time step to configure.
-    pub step: proto::TimeStep,
-    /// Display timeout to configure.
-    pub display_timeout: proto::DisplayTimeout,
+/// An open transaction with an authenticated token.
+struct Authenticated<'a> {
+    link: Link<'a>,
+    info: Info,
+    model: Option<Model>,
+    key: AccessKey,
+    key_source: KeySource,
+    written: WriteState,
+}
+
+impl Authenticated<'_> {
+    fn write_config(&mut self, config: &TokenConfig) -> Result<(), SessionError> {
+        let command = proto::write_config(&self.key, config);
+        self.write(Stage::WriteConfig, command, "write config")
+    }
+
+    /// One secure write; on failure the error records what this and earlier writes did.
+    fn write(
+        &mut self,
+        stage: Stage,
+        command: Command,
+        name: &'static str,
+    ) -> Result<(), SessionError> {
+        let result = self.link.secure(command, name);
+        let outcome = match &result {
+            Ok(()) => Outcome::Written,
+            Err(e) => outcome_of(e),
+        };
+        match stage {
+            Stage::WriteSeed => self.written.seed = outcome,
+            _ => self.written.config = outcome,
+        }
+        result.map_err(|e| interrupted(stage, self.written, e))
+    }
 }
 
 fn status(info: &Info, model: Option<&Model>, host_now: u64) -> TokenStatus {
@@ -272,13 +295,15 @@ fn status(info: &Info, model: Option<&Model>, host_now: u64) -> TokenStatus {
         model: model.map(|m| m.name.clone()),
         manufacturer: model.map(|m| m.manufacturer.clone()),
         restricted: model.is_none_or(|m| m.restricted),
-        key_known: model.is_some_and(|m| m.key.is_some()),
+        key_known: model.is_some_and(|m| m.key.is_some() || m.key_env.is_some()),
         token_time: info.unix_time,
         host_time: host_now,
         drift: i64::from(info.unix_time) - i64::try_from(host_now).unwrap_or(i64::MAX),
     }
 }
 
+/// The user's key if given, else the model's (from the table, or from the environment
+/// variable the model row names), else refused before anything secret is sent.
 fn choose_key(
     info: &Info,
     model: Option<&Model>,
@@ -287,7 +312,11 @@ fn choose_key(
     if let Some(key) = user_key {
         return Ok((key, KeySource::User));
     }
-    match model.and_then(|m| m.key.clone()) {
+    let resolved = match model {
+        Some(m) => m.resolve_key(|name| std::env::var(name).ok())?,
+        None => None,
+    };
+    match resolved {
         Some(key) => Ok((key, KeySource::Model)),
         None => Err(SessionError::UnknownModel {
             serial: info.serial.clone(),
@@ -347,8 +376,7 @@ impl<'a> Link<'a> {
             sink(&format!("> {}", command.redacted()));
         }
         *self.apdus += 1;
-        let result = safeid_transport::transmit(self.tx.as_mut(), command.as_bytes());
-        let response = match result {
+        let response = match safeid_transport::transmit(self.tx.as_mut(), command.as_bytes()) {
             Ok(r) => r,
             Err(e) => {
                 if let Some(sink) = self.trace.as_mut() {
@@ -372,22 +400,24 @@ impl<'a> Link<'a> {
             Err(ProtoError::Status {
                 sw: StatusWord::InsNotSupported | StatusWord::ClaNotSupported,
                 ..
-            }) => {
-                let sel = self.exchange(&proto::select_fallback())?;
-                if let Err(ProtoError::Status { sw, .. }) = proto::parse_status("select", &sel) {
-                    return Err(SessionError::NotThisToken { sw });
-                }
-                let reply = self.exchange(&proto::get_info())?;
-                proto::parse_info(&reply).map_err(|e| match e {
-                    ProtoError::Status {
-                        sw: sw @ (StatusWord::InsNotSupported | StatusWord::ClaNotSupported),
-                        ..
-                    } => SessionError::NotThisToken { sw },
-                    e => e.into(),
-                })
-            }
+            }) => self.select_then_info(),
             other => Ok(other?),
         }
+    }
+
+    fn select_then_info(&mut self) -> Result<Info, SessionError> {
+        let sel = self.exchange(&proto::select_fallback())?;
+        if let Err(ProtoError::Status { sw, .. }) = proto::parse_status("select", &sel) {
+            return Err(SessionError::NotThisToken { sw });
+        }
+        let reply = self.exchange(&proto::get_info())?;
+        proto::parse_info(&reply).map_err(|e| match e {
+            ProtoError::Status {
+                sw: sw @ (StatusWord::InsNotSupported | StatusWord::ClaNotSupported),
+                ..
+            } => SessionError::NotThisToken { sw },
+            e => e.into(),
+        })
     }
 
     /// Challenge then authenticate, exactly once.

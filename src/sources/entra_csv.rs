@@ -3,8 +3,8 @@
 //! `serial number` and `secret key` are required (vendors ship it without `upn`). The
 //! secret is base32; the time interval is 30 or 60 (empty: the options' period).
 
+use super::rows::{Problem, ProblemKind, Row, SeedFileOptions, SeedRow, check_serial, push};
 use super::secret_text::{self, SecretEncoding};
-use super::seed_file::{Problem, ProblemKind, Row, SeedFileOptions, SeedRow, check_serial, push};
 use crate::record::{TOKEN_DIGITS, TokenSeed};
 
 /// The columns of the Entra layout, in the order Microsoft documents them.

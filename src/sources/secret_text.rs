@@ -18,8 +18,7 @@ use safeid_secret::SecretBytes;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-/// The largest seed the tokens accept (docs/protocol.md section 3, write seed).
-pub const MAX_SEED_BYTES: usize = 63;
+use crate::plan::MAX_SEED_BYTES;
 
 /// How a secret was written as text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,59 +1,15 @@
 //! The [`Credential`] type and its canonical `otpauth://` form (docs/otpauth.md rule 10).
 
 use std::fmt;
-use std::str::FromStr;
 
 use safeid_secret::{SecretBytes, SecretString};
 
 use crate::base32::encode_base32;
 use crate::percent::encode_into;
 
-/// The HMAC hash of an OTP credential (docs/otpauth.md rule 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Algorithm {
-    /// HMAC-SHA-1, the default when the URI names none.
-    #[default]
-    Sha1,
-    /// HMAC-SHA-256.
-    Sha256,
-    /// HMAC-SHA-512.
-    Sha512,
-}
-
-impl Algorithm {
-    /// The canonical name: `SHA1`, `SHA256` or `SHA512`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sha1 => "SHA1",
-            Self::Sha256 => "SHA256",
-            Self::Sha512 => "SHA512",
-        }
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The text was not `SHA1`, `SHA256` or `SHA512` (in any ASCII letter case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("expected SHA1, SHA256 or SHA512")]
-pub struct UnknownAlgorithm;
-
-impl FromStr for Algorithm {
-    type Err = UnknownAlgorithm;
-
-    /// ASCII case-insensitive; no Unicode case folding, no other spellings (`SHA-1`, `MD5`
-    /// are refused rather than replaced by SHA1).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Sha1, Self::Sha256, Self::Sha512]
-            .into_iter()
-            .find(|a| a.name().eq_ignore_ascii_case(s))
-            .ok_or(UnknownAlgorithm)
-    }
-}
+/// The HMAC hash of an OTP credential (docs/otpauth.md rule 7): the TOTP crate's own type,
+/// so that a credential's algorithm reaches the code generator without a mapping.
+pub use safeid_totp::{Algorithm, UnknownAlgorithm};
 
 /// Time-based or counter-based, with the parameter that goes with each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,5 +1,7 @@
 //! The token configuration written by "write config" (docs/protocol.md section 3).
 
+use std::fmt;
+
 /// How long the display stays on (docs/protocol.md section 3, write config, tag `1F`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DisplayTimeout {
@@ -47,20 +49,79 @@ impl DisplayTimeout {
 }
 
 /// The HMAC the token computes codes with (docs/protocol.md section 3, write config, tag `0A`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// The token's own subset of [`safeid_totp::Algorithm`]; the conversions below are the only
+/// mapping between the two in the workspace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum HmacAlgorithm {
-    /// HMAC-SHA-1 (code 1).
+    /// HMAC-SHA-1 (code 1), the default of every format.
+    #[default]
     Sha1,
     /// HMAC-SHA-256 (code 2).
     Sha256,
 }
 
 impl HmacAlgorithm {
+    /// Both algorithms, SHA-1 first.
+    pub const ALL: [HmacAlgorithm; 2] = [Self::Sha1, Self::Sha256];
+
     /// The byte sent in the config TLV.
     pub fn code(self) -> u8 {
         match self {
             Self::Sha1 => 1,
             Self::Sha256 => 2,
+        }
+    }
+
+    /// The conventional upper-case name: `SHA1` or `SHA256`.
+    pub fn name(self) -> &'static str {
+        safeid_totp::Algorithm::from(self).name()
+    }
+
+    /// Parses the spellings users and file formats write, ASCII case-insensitive: `SHA1`,
+    /// `sha-256`, `HMAC-SHA256`, `hmacsha1`. Anything else (SHA-512, MD5) is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let lower = text.trim().to_ascii_lowercase();
+        let bare = lower
+            .strip_prefix("hmac-")
+            .or_else(|| lower.strip_prefix("hmac"))
+            .unwrap_or(&lower);
+        match bare.replace('-', "").as_str() {
+            "sha1" => Some(Self::Sha1),
+            "sha256" => Some(Self::Sha256),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for HmacAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<HmacAlgorithm> for safeid_totp::Algorithm {
+    fn from(h: HmacAlgorithm) -> Self {
+        match h {
+            HmacAlgorithm::Sha1 => Self::Sha1,
+            HmacAlgorithm::Sha256 => Self::Sha256,
+        }
+    }
+}
+
+/// The token has no HMAC for this algorithm (it supports SHA-1 and SHA-256).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the token supports SHA1 and SHA256, not {0}")]
+pub struct UnsupportedAlgorithm(pub safeid_totp::Algorithm);
+
+impl TryFrom<safeid_totp::Algorithm> for HmacAlgorithm {
+    type Error = UnsupportedAlgorithm;
+
+    fn try_from(a: safeid_totp::Algorithm) -> Result<Self, Self::Error> {
+        match a {
+            safeid_totp::Algorithm::Sha1 => Ok(Self::Sha1),
+            safeid_totp::Algorithm::Sha256 => Ok(Self::Sha256),
+            other => Err(UnsupportedAlgorithm(other)),
         }
     }
 }

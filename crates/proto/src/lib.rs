@@ -14,7 +14,7 @@ pub use apdu::{
     Command, MIN_SEED_FRAME, authenticate, frame_seed, get_challenge, get_info, select_fallback,
     write_config, write_seed,
 };
-pub use config::{DisplayTimeout, HmacAlgorithm, TimeStep, TokenConfig};
+pub use config::{DisplayTimeout, HmacAlgorithm, TimeStep, TokenConfig, UnsupportedAlgorithm};
 pub use error::{ModelTableError, ProtoError};
 pub use keys::{AccessKey, Challenge, Seed, TOKEN2_KEY};
 pub use model::{Model, ModelTable};

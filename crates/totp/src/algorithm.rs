@@ -47,6 +47,25 @@ impl Algorithm {
     }
 }
 
+/// The text was not `SHA1`, `SHA256` or `SHA512` (in any ASCII letter case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("expected SHA1, SHA256 or SHA512")]
+pub struct UnknownAlgorithm;
+
+impl core::str::FromStr for Algorithm {
+    type Err = UnknownAlgorithm;
+
+    /// The `otpauth://` spelling, ASCII case-insensitive; no Unicode case folding and no
+    /// other spellings (`SHA-1`, `MD5` are refused rather than replaced by SHA1), as
+    /// docs/otpauth.md rule 7 requires.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s))
+            .ok_or(UnknownAlgorithm)
+    }
+}
+
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

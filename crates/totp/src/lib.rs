@@ -9,7 +9,7 @@ mod hotp;
 mod mac;
 mod totp;
 
-pub use crate::algorithm::Algorithm;
+pub use crate::algorithm::{Algorithm, UnknownAlgorithm};
 pub use crate::code::Code;
 pub use crate::error::TotpError;
 pub use crate::hotp::{Hotp, hotp};

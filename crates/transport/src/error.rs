@@ -22,7 +22,7 @@ pub enum TransportError {
     },
     /// Several readers are present and none was chosen.
     #[error(
-        "several readers are present, choose one with --reader (name, part of a name, or index): {available}"
+        "several readers are present and none was chosen: choose one by name, part of a name, or index: {available}"
     )]
     AmbiguousReader {
         /// The readers that exist, numbered.

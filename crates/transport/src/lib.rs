@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod apdu;
+pub mod clock;
 mod continuation;
 mod error;
 pub mod mock;
@@ -32,6 +33,7 @@ mod station;
 pub mod trace;
 
 pub use apdu::{ApduCase, command_case};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use continuation::{MAX_GET_RESPONSE, MAX_WRONG_LENGTH, transmit};
 pub use error::TransportError;
 pub use response::Response;

@@ -1,0 +1,277 @@
+//! Running a prepared batch: one worker thread per station, one journal, the exports at
+//! the end.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use safeid_transport::{Station, Transport};
+
+use super::assign::{Choice, Source};
+use super::{
+    BatchConfig, BatchError, BatchEvent, BatchReport, BatchSummary, Cancel, ExportDone, ExportKind,
+    ExportTarget, OnError, TokenError, TokenEvent, TokenOutcome,
+};
+use crate::journal::{Journal, JournalState};
+use crate::plan::BurnPlan;
+use crate::report::TokenStatus;
+use crate::token::{BurnOptions, PendingBurn};
+
+struct Shared<'a> {
+    journal: Mutex<&'a mut Journal>,
+    source: Mutex<Source>,
+    config: &'a BatchConfig,
+    cancel: &'a Cancel,
+    stop: AtomicBool,
+    stopped_because: Mutex<Option<String>>,
+    burned: AtomicUsize,
+    totals: Mutex<BatchSummary>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared<'_> {
+    fn stop(&self, why: String) {
+        self.stop.store(true, Ordering::SeqCst);
+        lock(&self.stopped_because).get_or_insert(why);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.cancel.is_cancelled()
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.config
+            .max_tokens
+            .is_some_and(|max| self.burned.load(Ordering::SeqCst) >= max)
+    }
+}
+
+pub(super) fn run(
+    mut config: BatchConfig,
+    stations: Vec<Box<dyn Station>>,
+    cancel: &Cancel,
+    on_event: &(dyn Fn(&BatchEvent) + Sync),
+) -> Result<BatchReport, BatchError> {
+    let seeds = std::mem::replace(
+        &mut config.seeds,
+        super::BatchSeeds::Credentials(Vec::new()),
+    );
+    let source = super::preflight::source_of(seeds, &config.plan)?;
+    let (mut journal, _) = Journal::open_with(&config.journal, config.journal_options)?;
+    let shared = Shared {
+        journal: Mutex::new(&mut journal),
+        source: Mutex::new(source),
+        config: &config,
+        cancel,
+        stop: AtomicBool::new(false),
+        stopped_because: Mutex::new(None),
+        burned: AtomicUsize::new(0),
+        totals: Mutex::new(BatchSummary::default()),
+    };
+    std::thread::scope(|scope| {
+        for mut station in stations {
+            let shared = &shared;
+            scope.spawn(move || worker(station.as_mut(), shared, on_event));
+        }
+    });
+    let mut summary = shared
+        .totals
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    summary.stopped = shared
+        .stopped_because
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    summary.cancelled = cancel.is_cancelled();
+    let source = shared
+        .source
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    let state = journal.state().clone();
+    summary.uncertain = state.uncertain().map(|s| s.seed.serial.clone()).collect();
+    summary.credentials_left = source.credentials_left(&state);
+    let exports = write_exports(&config, &state);
+    Ok(BatchReport {
+        summary,
+        exports,
+        journal: state,
+    })
+}
+
+fn worker(station: &mut dyn Station, shared: &Shared<'_>, on_event: &(dyn Fn(&BatchEvent) + Sync)) {
+    let name = station.name();
+    loop {
+        if shared.limit_reached() {
+            let max = shared.config.max_tokens.unwrap_or_default();
+            shared.stop(format!("{max} token(s) burned, as asked"));
+        }
+        if shared.stopping() {
+            return;
+        }
+        let stop = || shared.stopping();
+        let transport = match station.next_token(&stop) {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                shared.stop(format!("{name}: {e}"));
+                return;
+            }
+        };
+        let (status, outcome) = provision(transport, shared, &name, on_event);
+        count(shared, &outcome);
+        if let TokenOutcome::Failed(e) = &outcome
+            && (e.is_fatal() || shared.config.on_error == OnError::Stop)
+        {
+            shared.stop(format!("{name}: {e}"));
+        }
+        on_event(&BatchEvent::Finished(TokenEvent {
+            station: name.clone(),
+            serial: status.as_ref().map(|s| s.serial.clone()),
+            model: status.and_then(|s| s.model_name()),
+            outcome,
+        }));
+    }
+}
+
+fn count(shared: &Shared<'_>, outcome: &TokenOutcome) {
+    let mut t = lock(&shared.totals);
+    match outcome {
+        TokenOutcome::Burned(_) => t.burned += 1,
+        TokenOutcome::AlreadyDone => t.already_done += 1,
+        TokenOutcome::NotTouched(_) => t.not_touched += 1,
+        TokenOutcome::Failed(_) => t.failed += 1,
+    }
+}
+
+/// One token: read it, choose and journal its seed, burn it, record the outcome.
+fn provision(
+    transport: &mut dyn Transport,
+    shared: &Shared<'_>,
+    station: &str,
+    on_event: &(dyn Fn(&BatchEvent) + Sync),
+) -> (Option<TokenStatus>, TokenOutcome) {
+    let provisioner = &shared.config.provisioner;
+    let status = match provisioner.read(transport) {
+        Ok(s) => s,
+        Err(e) => return (None, TokenOutcome::Failed(e.into())),
+    };
+    on_event(&BatchEvent::Started {
+        station: station.to_owned(),
+        serial: status.serial.clone(),
+    });
+    let planned = match plan_token(shared, &status) {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(outcome)) => return (Some(status), outcome),
+        Err(e) => return (Some(status), TokenOutcome::Failed(e)),
+    };
+    let outcome = burn_token(transport, shared, &status, planned);
+    (Some(status), outcome)
+}
+
+/// Chooses the token's seed, runs the one-token checks, and puts the seed on disk:
+/// `Ok(Ok(pending))` to burn it, `Ok(Err(outcome))` when the token is not to be touched.
+/// A refusal here leaves no journal entry: nothing was, or will be, written to the token.
+fn plan_token(
+    shared: &Shared<'_>,
+    status: &TokenStatus,
+) -> Result<Result<PendingBurn, TokenOutcome>, TokenError> {
+    let config = shared.config;
+    let mut journal = lock(&shared.journal);
+    if shared.limit_reached() {
+        return Ok(Err(TokenOutcome::NotTouched(
+            "the batch is complete".into(),
+        )));
+    }
+    let choice = lock(&shared.source).choose(journal.state(), status, config.reburn)?;
+    let record = match choice {
+        Choice::Seed(r) => r,
+        Choice::AlreadyDone => return Ok(Err(TokenOutcome::AlreadyDone)),
+        Choice::Exhausted => {
+            shared.stop("every credential was used".into());
+            return Ok(Err(TokenOutcome::NotTouched(
+                "every credential was used".into(),
+            )));
+        }
+    };
+    let plan = BurnPlan::from_record(&record, &config.plan).map_err(|source| TokenError::Plan {
+        serial: record.serial.clone(),
+        source,
+    })?;
+    let pending = config
+        .provisioner
+        .prepare(status.clone(), plan, &BurnOptions::default())?;
+    journal.plan(&record)?;
+    shared.burned.fetch_add(1, Ordering::SeqCst);
+    Ok(Ok(pending))
+}
+
+/// Burns a journaled plan with the serial pinned, and marks the journal.
+fn burn_token(
+    transport: &mut dyn Transport,
+    shared: &Shared<'_>,
+    status: &TokenStatus,
+    pending: PendingBurn,
+) -> TokenOutcome {
+    let provisioner = &shared.config.provisioner;
+    let serial = status.serial.as_str();
+    let result = pending
+        .burn(provisioner, transport)
+        .map_err(TokenError::from);
+    let mut journal = lock(&shared.journal);
+    match result {
+        Ok(burned) => match journal.mark_burned(serial) {
+            Ok(()) => TokenOutcome::Burned(Box::new(burned.report().clone())),
+            Err(e) => TokenOutcome::Failed(e.into()),
+        },
+        Err(e) => {
+            shared.burned.fetch_sub(1, Ordering::SeqCst);
+            let written = match &e {
+                TokenError::Session(s) => s.written(),
+                _ => None,
+            }
+            .unwrap_or(crate::error::WriteState::nothing(status.restricted));
+            match journal.mark_failed(serial, &e.to_string(), written) {
+                Ok(()) => TokenOutcome::Failed(e),
+                Err(je) => TokenOutcome::Failed(je.into()),
+            }
+        }
+    }
+}
+
+/// Writes every export from the journal's done tokens; a failure does not stop the others.
+fn write_exports(config: &BatchConfig, state: &JournalState) -> Vec<ExportDone> {
+    let records = state.records();
+    config
+        .exports
+        .iter()
+        .map(|target| ExportDone {
+            target: target.clone(),
+            result: write_export(target, &records, &config.export_options),
+        })
+        .collect()
+}
+
+/// One export; `Ok(n)`: tokens written.
+pub fn write_export(
+    target: &ExportTarget,
+    records: &[crate::record::TokenSeed],
+    options: &crate::export::ExportOptions,
+) -> Result<usize, crate::export::ExportError> {
+    match &target.kind {
+        ExportKind::File(f) => f
+            .export_to(&target.path, records, options)
+            .map(|()| records.len()),
+        ExportKind::QrPngs => {
+            std::fs::create_dir_all(&target.path).map_err(crate::export::ExportError::Io)?;
+            crate::export::write_qr_png_files(
+                records,
+                &target.path,
+                options,
+                crate::export::QR_MODULE_PX,
+            )
+            .map(|written| written.len())
+        }
+    }
+}

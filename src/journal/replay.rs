@@ -1,0 +1,135 @@
+//! Replaying journal bytes into a [`JournalState`], with the recovery rules of the module
+//! documentation (torn last line, unreadable lines, out-of-order marks).
+
+use std::path::Path;
+
+use super::line::{Line, decode_line, entry_of};
+use super::state::JournalState;
+use super::{Anomaly, FORMAT_NAME, JOURNAL_VERSION, JournalError, Recovery, TornTail};
+
+/// Where the valid part of the file ends, and whether a kept torn line needs its newline.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ValidEnd {
+    pub(super) len: u64,
+    pub(super) add_newline: bool,
+}
+
+/// One line of the file.
+struct RawLine<'a> {
+    number: usize,
+    start: usize,
+    text: &'a [u8],
+    complete: bool,
+}
+
+fn lines(bytes: &[u8]) -> impl Iterator<Item = RawLine<'_>> {
+    let mut pos = 0usize;
+    let mut number = 0usize;
+    std::iter::from_fn(move || {
+        if pos >= bytes.len() {
+            return None;
+        }
+        number += 1;
+        let start = pos;
+        let (text, complete, next) = match bytes[pos..].iter().position(|&b| b == b'\n') {
+            Some(n) => (&bytes[pos..pos + n], true, pos + n + 1),
+            None => (&bytes[pos..], false, bytes.len()),
+        };
+        pos = next;
+        Some(RawLine {
+            number,
+            start,
+            text,
+            complete,
+        })
+    })
+}
+
+/// Replays journal bytes. Returns the state, the report, and where the valid part ends.
+/// A file whose first complete line is not a journal header is refused (and left alone).
+pub(super) fn replay(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(JournalState, Recovery, ValidEnd), JournalError> {
+    let mut state = JournalState::default();
+    let mut rec = Recovery::default();
+    let mut end = ValidEnd::default();
+    for raw in lines(bytes) {
+        let line = std::str::from_utf8(raw.text).ok().and_then(decode_line);
+        if !raw.complete {
+            rec.torn_tail = Some(TornTail {
+                offset: raw.start as u64,
+                len: raw.text.len(),
+                kept: line.is_some() && raw.number > 1,
+            });
+        }
+        if raw.number == 1 {
+            if !check_header(line.as_ref(), raw.complete, path)? {
+                // A torn header: the file was being created; it holds nothing yet.
+                break;
+            }
+        } else if line.is_some() || raw.complete {
+            replay_entry(&mut state, &mut rec, line, raw.number);
+        }
+        if raw.complete {
+            end = ValidEnd {
+                len: (raw.start + raw.text.len() + 1) as u64,
+                add_newline: false,
+            };
+        } else if rec.torn_tail.is_some_and(|t| t.kept) {
+            end = ValidEnd {
+                len: bytes.len() as u64,
+                add_newline: true,
+            };
+        }
+    }
+    rec.uncertain = state.uncertain().map(|s| s.seed.serial.clone()).collect();
+    rec.done = state.done_serials().map(str::to_owned).collect();
+    Ok((state, rec, end))
+}
+
+/// `Ok(true)` for a header this build reads, `Ok(false)` for a torn (incomplete) first
+/// line, an error for anything else.
+fn check_header(line: Option<&Line>, complete: bool, path: &Path) -> Result<bool, JournalError> {
+    match line {
+        Some(Line::Journal {
+            format, version, ..
+        }) if format == FORMAT_NAME => {
+            if *version > JOURNAL_VERSION {
+                return Err(JournalError::UnsupportedVersion(*version));
+            }
+            Ok(true)
+        }
+        _ if !complete => Ok(false),
+        _ => Err(JournalError::NotAJournal(path.to_path_buf())),
+    }
+}
+
+fn replay_entry(state: &mut JournalState, rec: &mut Recovery, line: Option<Line>, number: usize) {
+    let Some(entry) = line.and_then(entry_of) else {
+        rec.anomalies.push(Anomaly::Unreadable(number));
+        return;
+    };
+    rec.entries += 1;
+    match state.check(&entry) {
+        Ok(()) => state.apply(entry),
+        Err(JournalError::Conflict(serial)) => {
+            rec.anomalies.push(Anomaly::ConflictingPlan {
+                line: number,
+                serial,
+            });
+            state.apply(entry);
+        }
+        Err(JournalError::WrongState {
+            serial,
+            wanted,
+            state: st,
+        }) => rec.anomalies.push(Anomaly::OutOfOrder {
+            line: number,
+            event: wanted,
+            serial,
+            state: st,
+        }),
+        Err(_) => rec.anomalies.push(Anomaly::Unreadable(number)),
+    }
+}

@@ -1,0 +1,325 @@
+//! Seed sources for one token, all turned into one type ([`Secret`]) with one error type
+//! ([`SourceError`]): an `otpauth://` URI or Google Authenticator export, a QR code in an
+//! image file, in image bytes or on the screens, base32 or hex text, a fresh random seed,
+//! or a seed file's row for the token's serial.
+
+use std::path::{Path, PathBuf};
+
+use safeid_otpauth::{Credential, Kind, Parsed};
+use safeid_proto::ModelTable;
+use safeid_secret::{SecretBytes, SecretString};
+
+use super::{SecretEncoding, SeedFile, SourceError, detect_and_decode, random_seed};
+use crate::content::{self, Content};
+use crate::plan::{Acceptance, BurnPlan, MIN_STRONG_SEED_BYTES, PlanError, PlanOptions, Risk};
+
+/// Where one token's seed comes from.
+pub enum SeedInput {
+    /// An `otpauth://` or `otpauth-migration://` URI.
+    Uri(SecretString),
+    /// An image file holding QR codes.
+    QrFile(PathBuf),
+    /// Image file contents (a dropped or pasted image); `name` appears in messages.
+    QrImage {
+        /// A name for messages.
+        name: String,
+        /// The file's bytes.
+        bytes: Vec<u8>,
+    },
+    /// Every monitor of the screens.
+    Screen,
+    /// A secret typed as base32 or hex; the encoding is detected unless given.
+    Text {
+        /// The text.
+        text: SecretString,
+        /// The encoding, when the user said.
+        encoding: Option<SecretEncoding>,
+    },
+    /// A fresh random seed of this many bytes (OS CSPRNG).
+    Random {
+        /// Length in bytes.
+        bytes: usize,
+    },
+}
+
+/// How a [`Secret`] was obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// From a service: a URI or a QR code (`source` names the file or screen, if any).
+    Service {
+        /// The file or screen the code was found on.
+        source: Option<String>,
+    },
+    /// Typed text, in this encoding.
+    Text(SecretEncoding),
+    /// Generated here.
+    Random,
+    /// A seed file's row.
+    SeedFile,
+}
+
+/// A seed for one token with the parameters it comes with: what every source yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret {
+    /// The credential (for raw secrets: TOTP, SHA-1, 30 s, 6 digits, no label; the plan
+    /// options choose algorithm and period).
+    pub credential: Credential,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl Secret {
+    /// A raw secret with default parameters.
+    pub fn raw(secret: SecretBytes, origin: Origin) -> Self {
+        Self {
+            credential: Credential {
+                kind: Kind::Totp {
+                    period: safeid_otpauth::DEFAULT_PERIOD,
+                },
+                issuer: None,
+                account: String::new(),
+                secret,
+                algorithm: safeid_totp::Algorithm::Sha1,
+                digits: crate::record::TOKEN_DIGITS,
+            },
+            origin,
+        }
+    }
+
+    /// True when a service chose the parameters (they may only be overridden explicitly).
+    pub fn from_service(&self) -> bool {
+        matches!(self.origin, Origin::Service { .. })
+    }
+
+    /// `issuer:account`, or `None` for raw secrets.
+    pub fn label(&self) -> Option<String> {
+        Some(content::label(&self.credential)).filter(|l| !l.is_empty())
+    }
+
+    /// The burn plan: a service's credential keeps its parameters unless an override is
+    /// accepted; a raw secret takes the options' algorithm and period. A random seed under
+    /// 16 bytes needs the short-seed risk accepted.
+    pub fn plan(&self, opts: &PlanOptions) -> Result<BurnPlan, PlanError> {
+        let len = self.credential.secret.len();
+        match self.origin {
+            Origin::Service { .. } => BurnPlan::from_credential(&self.credential, opts),
+            Origin::Random
+                if len < MIN_STRONG_SEED_BYTES
+                    && !opts.accepts(Acceptance::Risk(Risk::ShortRandomSeed)) =>
+            {
+                Err(PlanError::ShortRandomSeed(len))
+            }
+            _ => BurnPlan::from_seed(&self.credential.secret, opts),
+        }
+    }
+}
+
+/// One QR code found by a scan, with what it holds.
+#[derive(Debug, Clone)]
+pub struct Scanned {
+    /// The file name, or the screen's name.
+    pub source: String,
+    /// The decoded text (may hold a secret: show it through [`content::redact`]).
+    pub text: SecretString,
+    /// What it is.
+    pub content: Content,
+}
+
+/// What a source produced: the secrets that can be burned, and for scans every code found
+/// (to explain what was seen when it is not a TOTP credential).
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Burnable secrets, in the order found (several for an export or several codes).
+    pub secrets: Vec<Secret>,
+    /// Every QR code decoded (scans only).
+    pub scanned: Vec<Scanned>,
+}
+
+impl Found {
+    /// One secret: the only one, or the one `choice` names (a 1-based index, or a part of
+    /// `issuer:account`, case-insensitive).
+    pub fn pick(&self, choice: Option<&str>) -> Result<Secret, SourceError> {
+        if self.secrets.is_empty() {
+            return Err(SourceError::NoCredential {
+                seen: self.describe(),
+            });
+        }
+        let creds: Vec<Credential> = self.secrets.iter().map(|s| s.credential.clone()).collect();
+        let i = content::pick_index(&creds, choice).map_err(SourceError::Account)?;
+        Ok(self.secrets[i].clone())
+    }
+
+    /// One line per code found, saying what it is (never a secret).
+    pub fn describe(&self) -> String {
+        if self.scanned.is_empty() {
+            return "no QR code was found".into();
+        }
+        self.scanned
+            .iter()
+            .map(|s| format!("{}: {}", s.source, s.content.describe()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Reads a seed input. `models` names token serial barcodes found by a scan.
+pub fn read(input: SeedInput, models: &ModelTable) -> Result<Found, SourceError> {
+    let limits = safeid_qr::Limits::default();
+    match input {
+        SeedInput::Uri(text) => from_uri(text.expose()),
+        SeedInput::QrFile(path) => {
+            let codes =
+                safeid_qr::decode_file(&path, &limits).map_err(|error| SourceError::Qr {
+                    place: path.display().to_string(),
+                    error,
+                })?;
+            Ok(from_codes(scanned(
+                &path.display().to_string(),
+                codes,
+                models,
+            )))
+        }
+        SeedInput::QrImage { name, bytes } => {
+            let codes =
+                safeid_qr::decode_bytes(&bytes, &limits).map_err(|error| SourceError::Qr {
+                    place: name.clone(),
+                    error,
+                })?;
+            Ok(from_codes(scanned(&name, codes, models)))
+        }
+        SeedInput::Screen => {
+            let screens = safeid_qr::scan_screens(&limits).map_err(|error| SourceError::Qr {
+                place: "the screens".into(),
+                error,
+            })?;
+            let all = screens
+                .into_iter()
+                .flat_map(|(name, codes)| scanned(&name, codes, models))
+                .collect();
+            Ok(from_codes(all))
+        }
+        SeedInput::Text { text, encoding } => {
+            let (secret, encoding) = detect_and_decode(text.expose(), encoding)?;
+            Ok(single(Secret::raw(secret, Origin::Text(encoding))))
+        }
+        SeedInput::Random { bytes } => Ok(single(Secret::raw(random_seed(bytes)?, Origin::Random))),
+    }
+}
+
+/// The seed file's row for `serial`, as a secret.
+pub fn from_seed_file(file: &SeedFile, serial: &str) -> Result<Secret, SourceError> {
+    let row = file
+        .seed_for(serial)
+        .ok_or_else(|| SourceError::NoRowForSerial(serial.to_owned()))?;
+    let mut secret = Secret::raw(row.secret.clone(), Origin::SeedFile);
+    secret.credential.kind = Kind::Totp {
+        period: u64::from(row.period),
+    };
+    secret.credential.algorithm = row.hash.into();
+    Ok(secret)
+}
+
+fn single(secret: Secret) -> Found {
+    Found {
+        secrets: vec![secret],
+        scanned: Vec::new(),
+    }
+}
+
+fn from_uri(text: &str) -> Result<Found, SourceError> {
+    let service = || Origin::Service { source: None };
+    let secrets = match safeid_otpauth::parse_any(text)? {
+        Parsed::Single(c) => vec![Secret {
+            credential: c,
+            origin: service(),
+        }],
+        Parsed::Migration(batch) => batch
+            .credentials
+            .into_iter()
+            .map(|c| Secret {
+                credential: c,
+                origin: service(),
+            })
+            .collect(),
+    };
+    Ok(Found {
+        secrets,
+        scanned: Vec::new(),
+    })
+}
+
+fn scanned(source: &str, codes: Vec<safeid_qr::Found>, models: &ModelTable) -> Vec<Scanned> {
+    codes
+        .into_iter()
+        .map(|c| Scanned {
+            source: source.to_owned(),
+            content: Content::classify(c.text.expose(), models),
+            text: c.text,
+        })
+        .collect()
+}
+
+fn from_codes(scanned: Vec<Scanned>) -> Found {
+    let secrets = scanned
+        .iter()
+        .flat_map(|s| {
+            s.content.credentials().into_iter().map(|c| Secret {
+                credential: c,
+                origin: Origin::Service {
+                    source: Some(s.source.clone()),
+                },
+            })
+        })
+        .collect();
+    Found { secrets, scanned }
+}
+
+/// Reads a whole file of at most `limit` bytes as UTF-8 text; `what` names the kind of
+/// file in errors (`seed file`, `URI list`). A larger file is refused before it is read.
+/// `-` reads standard input, with the same limit.
+pub fn read_text_file(
+    path: &Path,
+    limit: u64,
+    what: &'static str,
+) -> Result<SecretString, SourceError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| SourceError::Io {
+        path: path.to_path_buf(),
+        what,
+        reason: e.to_string(),
+    };
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+    } else {
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len > limit {
+            return Err(SourceError::TooLarge {
+                path: path.to_path_buf(),
+                what,
+                limit,
+            });
+        }
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(SourceError::TooLarge {
+            path: path.to_path_buf(),
+            what,
+            limit,
+        });
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(SecretString::new(text.to_owned())),
+        Err(e) => Err(SourceError::NotUtf8 {
+            path: path.to_path_buf(),
+            what,
+            offset: e.valid_up_to(),
+        }),
+    }
+}
