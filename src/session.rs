@@ -173,7 +173,7 @@ impl<'t> Session<'t> {
             label: plan.label().map(str::to_owned),
             conversions: plan.conversions().to_vec(),
             apdus,
-            expected: ExpectedCodes::at(&plan.totp(), display_time),
+            expected: ExpectedCodes::at(plan.totp(), display_time),
         })
     }
 

@@ -9,7 +9,9 @@ use safeid_otpauth::{Credential, Kind, Parsed};
 use safeid_proto::ModelTable;
 use safeid_secret::{SecretBytes, SecretString};
 
-use super::{SecretEncoding, SeedFile, SourceError, detect_and_decode, random_seed};
+use super::{
+    SecretEncoding, SeedFile, SourceError, detect_and_decode, parse_manual_secret, random_seed,
+};
 use crate::content::{self, Content};
 use crate::plan::{Acceptance, BurnPlan, MIN_STRONG_SEED_BYTES, PlanError, PlanOptions, Risk};
 
@@ -28,7 +30,8 @@ pub enum SeedInput {
     },
     /// Every monitor of the screens.
     Screen,
-    /// A secret typed as base32 or hex; the encoding is detected unless given.
+    /// A secret typed as base32 or hex: the encoding given, else a `base32:` or `hex:`
+    /// prefix, else detected ([`super::parse_manual_secret`]).
     Text {
         /// The text.
         text: SecretString,
@@ -199,7 +202,10 @@ pub fn read(input: SeedInput, models: &ModelTable) -> Result<Found, SourceError>
             Ok(from_codes(all))
         }
         SeedInput::Text { text, encoding } => {
-            let (secret, encoding) = detect_and_decode(text.expose(), encoding)?;
+            let (secret, encoding) = match encoding {
+                Some(e) => detect_and_decode(text.expose(), Some(e))?,
+                None => parse_manual_secret(text.expose())?,
+            };
             Ok(single(Secret::raw(secret, Origin::Text(encoding))))
         }
         SeedInput::Random { bytes } => Ok(single(Secret::raw(random_seed(bytes)?, Origin::Random))),

@@ -1,14 +1,22 @@
-//! Choosing where the token is: the built-in virtual token (`--sim`) or a PC/SC reader.
+//! Choosing where the token is (the built-in virtual token with `--sim`, or a PC/SC
+//! reader) and the provisioner settings every token command shares.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
+use safeid::Provisioner;
 use safeid::proto::ModelTable;
-use safeid::sim::{SimTransport, SystemClock, TokenSpec, VirtualToken};
 use safeid::transport::Transport;
+use safeid_sim::{SimTransport, SystemClock, TokenSpec, VirtualToken};
 
-/// Where the token is.
+use crate::Out;
+use crate::error::CliError;
+
+/// The largest model file read.
+const MAX_MODEL_FILE_BYTES: u64 = 1 << 20;
+
+/// Where the token is, and how to talk to it.
 #[derive(Debug, Args)]
 pub struct BackendArgs {
     /// Use the built-in virtual token instead of a reader (no hardware needed).
@@ -32,17 +40,27 @@ pub struct BackendArgs {
         help_heading = "Token"
     )]
     pub sim_clock_offset: i64,
-    /// The reader: its exact name, a unique part of its name, or its index in
+    /// The reader: its exact name, a unique part of its name, or its number in
     /// `safeid readers` (default: the only reader present).
     #[arg(long, short = 'r', conflicts_with = "sim", help_heading = "Token")]
     pub reader: Option<String>,
     /// Seconds to wait for a token to be placed on the reader.
     #[arg(long, default_value_t = 30, help_heading = "Token")]
     pub wait: u64,
-    /// Extra token models (TOML or JSON: prefix, name, manufacturer, restricted, key),
-    /// added to the built-in table; rows with the same prefix replace built-in ones.
+    /// Extra token models (TOML or JSON: prefix, name, manufacturer, restricted, key or
+    /// key_env), added to the built-in table; rows with the same prefix replace built-in
+    /// ones.
     #[arg(long, value_name = "FILE", help_heading = "Token")]
     pub models: Option<PathBuf>,
+    /// Access key: 32 hex digits, @FILE holding them, `-` for standard input, or
+    /// env:NAME. Needed only for models whose key is not known; a wrong key is refused once
+    /// and never retried.
+    #[arg(long, value_name = "HEX|@FILE|-|env:NAME", help_heading = "Token")]
+    pub key: Option<String>,
+    /// Print every APDU exchanged with the token on standard error (bodies of secure
+    /// commands are always redacted).
+    #[arg(long, help_heading = "Token")]
+    pub trace: bool,
 }
 
 /// An open backend.
@@ -53,18 +71,53 @@ pub struct Backend {
     pub virtual_token: Option<Arc<Mutex<VirtualToken>>>,
 }
 
-impl BackendArgs {
-    /// The model table: built-in rows plus `--models`.
-    pub fn model_table(&self) -> Result<ModelTable, Box<dyn std::error::Error>> {
-        let mut table = ModelTable::builtin();
-        if let Some(path) = &self.models {
-            table.extend(ModelTable::load(path)?);
+impl Backend {
+    /// What the virtual token's display shows now, with `--sim`.
+    pub fn display(&self) -> Option<String> {
+        self.virtual_token
+            .as_ref()
+            .and_then(|t| t.lock().ok().and_then(|t| t.display_code()))
+    }
+}
+
+/// The model table: built-in rows plus the user's file.
+pub fn model_table(path: Option<&PathBuf>) -> Result<ModelTable, CliError> {
+    let mut table = ModelTable::builtin();
+    if let Some(path) = path {
+        let text = safeid::sources::read_text_file(path, MAX_MODEL_FILE_BYTES, "model file")?;
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let extra = if is_json {
+            ModelTable::from_json_str(text.expose())
+        } else {
+            ModelTable::from_toml_str(text.expose())
         }
-        Ok(table)
+        .map_err(|e| CliError::new("bad_model_file", format!("{}: {e}", path.display())))?;
+        table.extend(extra);
+    }
+    Ok(table)
+}
+
+impl BackendArgs {
+    /// The provisioner these flags describe.
+    pub fn provisioner(&self) -> Result<Provisioner, CliError> {
+        let key = self
+            .key
+            .as_deref()
+            .map(safeid::keys::parse_key_arg)
+            .transpose()?;
+        let trace: Option<safeid::token::Trace> = self
+            .trace
+            .then(|| Arc::new(|line: &str| eprintln!("apdu {line}")) as safeid::token::Trace);
+        Ok(Provisioner::new()
+            .with_models(model_table(self.models.as_ref())?)
+            .with_key(key)
+            .with_trace(trace))
     }
 
     /// Opens the chosen backend.
-    pub fn open(&self) -> Result<Backend, Box<dyn std::error::Error>> {
+    pub fn open(&self, out: Out) -> Result<Backend, CliError> {
         if self.sim {
             let mut spec = TokenSpec::token2(self.sim_serial.clone());
             spec.clock_offset = self.sim_clock_offset;
@@ -74,19 +127,19 @@ impl BackendArgs {
                 virtual_token: Some(token),
             });
         }
-        self.open_reader()
+        self.open_reader(out)
     }
 
     #[cfg(feature = "pcsc")]
-    fn open_reader(&self) -> Result<Backend, Box<dyn std::error::Error>> {
-        use safeid_pcsc::{PcscTransport, ReaderChoice, WaitPolicy};
+    fn open_reader(&self, out: Out) -> Result<Backend, CliError> {
+        use safeid_pcsc::{PcscTransport, WaitPolicy};
         let choice = self
             .reader
             .as_deref()
-            .map_or(ReaderChoice::Auto, reader_choice);
+            .map_or(safeid_pcsc::ReaderChoice::Auto, reader_choice);
         let policy = WaitPolicy {
             timeout: std::time::Duration::from_secs(self.wait),
-            on_wait: Some(Box::new(|msg: &str| eprintln!("{msg}"))),
+            on_wait: Some(Box::new(move |msg: &str| out.note(msg))),
         };
         Ok(Backend {
             transport: Box::new(PcscTransport::open(choice, policy)?),
@@ -95,36 +148,43 @@ impl BackendArgs {
     }
 
     #[cfg(not(feature = "pcsc"))]
-    fn open_reader(&self) -> Result<Backend, Box<dyn std::error::Error>> {
-        Err(
-            "this build has no PC/SC reader support: use --sim for the virtual token, or \
-             rebuild with `--features pcsc` (needs libpcsclite-dev and pkg-config)"
-                .into(),
-        )
+    fn open_reader(&self, _out: Out) -> Result<Backend, CliError> {
+        Err(no_pcsc())
     }
+}
+
+/// The error of a build without reader support.
+#[cfg(not(feature = "pcsc"))]
+pub fn no_pcsc() -> CliError {
+    CliError::new(
+        "no_pcsc_support",
+        "this build has no PC/SC reader support: use --sim for the virtual token, or install \
+         with reader support (`cargo install --path crates/cli --features pcsc`, needs \
+         libpcsclite-dev and pkg-config)",
+    )
 }
 
 /// `safeid readers`: the readers pcscd knows, numbered as `--reader` takes them.
 #[cfg(feature = "pcsc")]
-pub fn list_readers() -> super::CliResult {
+pub fn list_readers(out: Out) -> crate::error::CliResult {
     let readers = safeid_pcsc::list_readers()?;
     if readers.is_empty() {
         return Err(safeid::transport::TransportError::NoReader.into());
     }
     for (i, name) in readers.iter().enumerate() {
-        println!("[{i}] {name}");
+        if out.json {
+            println!("{}", serde_json::json!({"index": i, "name": name}));
+        } else {
+            println!("[{i}] {name}");
+        }
     }
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(crate::error::Exit::Success)
 }
 
 /// `safeid readers` without PC/SC support.
 #[cfg(not(feature = "pcsc"))]
-pub fn list_readers() -> super::CliResult {
-    Err(
-        "this build has no PC/SC reader support: rebuild with `--features pcsc` \
-         (needs libpcsclite-dev and pkg-config)"
-            .into(),
-    )
+pub fn list_readers(_out: Out) -> crate::error::CliResult {
+    Err(no_pcsc())
 }
 
 /// `--reader` text: a number is an index (so `0` never matches every name containing a

@@ -1,23 +1,27 @@
-//! `safeid batch` and `safeid export`: many tokens, one journal, exports after the fact.
+//! `safeid batch` and `safeid export`: the command-line side of `safeid::batch`.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use safeid::batch::{BatchOptions, BatchSeeds, OnError, TokenEvent, TokenOutcome, run_batch};
-use safeid::export::{ExportOptions, Format};
-use safeid::journal::Journal;
-use safeid::otpauth::{self, Parsed};
-use safeid::record::HashFunction;
-use safeid::sim::{SimStation, SystemClock, serial_queue};
-use safeid::sources::SeedFile;
+use safeid::batch::{
+    self, BatchConfig, BatchEvent, BatchReport, BatchSeeds, Cancel, ExportKind, ExportTarget,
+    OnError, TokenEvent, TokenOutcome,
+};
+use safeid::export::ExportOptions;
+use safeid::plan::Acceptance;
+use safeid::proto::HmacAlgorithm;
+use safeid::sources::{MAX_SEED_FILE_BYTES, MAX_URI_LIST_BYTES, SeedFile, SeedFileOptions};
 use safeid::transport::Station;
-use safeid::{Conversion, PlanOptions};
+use safeid::{PlanOptions, Provisioner};
+use safeid_sim::{SimStation, SystemClock, serial_queue};
+use serde_json::json;
 
-use super::CliResult;
+use crate::Out;
+use crate::error::{CliError, CliResult, Exit};
+use crate::seed::EncodingArg;
+use crate::token::{parse_acceptance, parse_hmac};
 
 /// What to do with a token that fails.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -33,22 +37,24 @@ pub enum OnErrorArg {
 ///
 /// Loop: place a token, it is burned, take it off, place the next. Before anything is
 /// written to a token, its serial and seed are appended to the journal and flushed to disk;
-/// after the burn the entry is marked burned. If anything is interrupted (a crash, a pulled
-/// reader, a token taken away), run the same command with --resume: done tokens are
-/// skipped, tokens whose state is uncertain are re-burned with the seed the journal already
-/// holds for them.
+/// after the burn the entry is marked burned. Everything (seeds, exports, paths) is checked
+/// before the journal is created or a token touched. Ctrl-C stops after the token being
+/// burned, writes the exports and prints the command to resume. If anything is interrupted
+/// (a crash, a pulled reader, a token taken away), run the same command with --resume:
+/// done tokens are skipped, tokens whose state is uncertain are burned again with the seed
+/// the journal holds for them, and a credential given to one token never goes to another.
 ///
 /// THE JOURNAL HOLDS THE SEEDS IN CLEAR (it is created with mode 0600): keep it like the
 /// seeds themselves, and delete it once the seeds are exported and imported.
 #[derive(Debug, Args)]
 pub struct BatchArgs {
-    /// The journal file (created if missing; with --resume, continued).
+    /// The journal file (created; with --resume, continued).
     #[arg(long, value_name = "FILE")]
     journal: PathBuf,
     /// Continue an existing journal.
     #[arg(long)]
     resume: bool,
-    /// Burn tokens the journal already marks as burned (otherwise they are skipped).
+    /// Burn again tokens the journal marks as burned (with the seed it recorded for them).
     #[arg(long)]
     reburn: bool,
 
@@ -56,10 +62,14 @@ pub struct BatchArgs {
     /// Entra ID layout): each token gets its own row, a token not in the file gets nothing.
     #[arg(long, value_name = "FILE", group = "seeds", help_heading = "Seeds")]
     seed_file: Option<PathBuf>,
+    /// The seed file's secret encoding, when the file does not make it clear.
+    #[arg(long, value_enum, requires = "seed_file", help_heading = "Seeds")]
+    encoding: Option<EncodingArg>,
     /// A fresh random seed (OS CSPRNG) for every token.
     #[arg(long, group = "seeds", help_heading = "Seeds")]
     random: bool,
-    /// Random seed length in bytes (20 = 32 base32 characters, 40 = 64; at most 63).
+    /// Random seed length in bytes (20 = 32 base32 characters, 40 = 64; 16 to 63, or less
+    /// with --accept short-seed).
     #[arg(
         long,
         default_value_t = 20,
@@ -67,40 +77,52 @@ pub struct BatchArgs {
         help_heading = "Seeds"
     )]
     random_bytes: usize,
-    /// One otpauth URI per line, used in order, one per token.
+    /// One otpauth URI per line (`-`: standard input), used in order, one per token.
     #[arg(long, value_name = "FILE", group = "seeds", help_heading = "Seeds")]
     uri_file: Option<PathBuf>,
 
-    /// Hash algorithm for random seeds.
-    #[arg(long, value_enum, default_value = "sha1", help_heading = "Settings")]
-    algorithm: super::token::TokenAlgorithm,
-    /// Time step for random seeds, 30 or 60.
+    /// Hash algorithm for random seeds and seed files: sha1 or sha256.
+    #[arg(long, value_parser = parse_hmac, default_value = "sha1", help_heading = "Settings")]
+    algorithm: HmacAlgorithm,
+    /// Time step for random seeds and vendor seed files, 30 or 60.
     #[arg(long, default_value_t = 30, help_heading = "Settings")]
     period: u32,
     /// Display timeout: 15, 30, 60 or 120 seconds.
     #[arg(long, default_value_t = 30, help_heading = "Settings")]
     display_timeout: u32,
-    /// Accept a documented conversion (see `safeid burn --help`).
-    #[arg(long, value_name = "CONVERSION", help_heading = "Settings")]
-    accept: Vec<String>,
+    /// Accept a documented conversion or risk (see `safeid burn --help`; short-seed for
+    /// random seeds under 16 bytes). Repeatable.
+    #[arg(long, value_name = "NAME", value_parser = parse_acceptance, help_heading = "Settings")]
+    accept: Vec<Acceptance>,
 
-    /// Readers to use, one worker each (name, part of a name, or index; repeatable).
+    /// Readers to use, one worker each (name, part of a name, or number; repeatable).
     #[arg(long, short = 'r', help_heading = "Stations")]
     reader: Vec<String>,
     /// Use virtual tokens instead of readers (for trying the workflow).
-    #[arg(long, help_heading = "Stations")]
+    #[arg(long, conflicts_with = "reader", help_heading = "Stations")]
     sim: bool,
     /// With --sim: how many virtual tokens to place.
-    #[arg(long, default_value_t = 10, help_heading = "Stations")]
+    #[arg(
+        long,
+        default_value_t = 10,
+        requires = "sim",
+        help_heading = "Stations"
+    )]
     sim_count: u64,
     /// With --sim: how many virtual readers work in parallel.
-    #[arg(long, default_value_t = 1, help_heading = "Stations")]
-    sim_readers: usize,
+    #[arg(long, default_value_t = 1, requires = "sim",
+          value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Stations")]
+    sim_readers: u16,
     /// With --sim: the serial prefix of the virtual tokens (decides the model).
-    #[arg(long, default_value = "8659622", help_heading = "Stations")]
+    #[arg(
+        long,
+        default_value = "8659622",
+        requires = "sim",
+        help_heading = "Stations"
+    )]
     sim_prefix: String,
     /// Access key for every token (see `safeid burn --help`).
-    #[arg(long, value_name = "HEX|@FILE|env:NAME", help_heading = "Stations")]
+    #[arg(long, value_name = "HEX|@FILE|-|env:NAME", help_heading = "Stations")]
     key: Option<String>,
     /// Extra token models (see `safeid burn --help`).
     #[arg(long, value_name = "FILE", help_heading = "Stations")]
@@ -112,10 +134,17 @@ pub struct BatchArgs {
     /// Stop after this many tokens are burned.
     #[arg(long)]
     count: Option<usize>,
-    /// At the end, export the journal's burned seeds: FORMAT=PATH (entra, graph, pskc,
-    /// privacyidea, vendor, otpauth); repeatable.
-    #[arg(long, value_name = "FORMAT=PATH")]
-    export: Vec<String>,
+    /// At the end (also after Ctrl-C), export the burned tokens' seeds: FORMAT=PATH with
+    /// FORMAT one of entra, graph, pskc, privacyidea, vendor, otpauth, or qr (PATH is then
+    /// a folder that gets one PNG per token). Repeatable; checked before the batch starts.
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_export)]
+    export: Vec<ExportTarget>,
+    /// Entra ID `upn` column for every token.
+    #[arg(long)]
+    upn: Option<String>,
+    /// Replace export files that exist.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Export the seeds of a journal, after the fact.
@@ -128,38 +157,106 @@ pub struct ExportArgs {
     journal: PathBuf,
     /// FORMAT=PATH: entra, graph, pskc, privacyidea, vendor, otpauth, or qr (PATH is then
     /// a folder that gets one PNG per token). Repeatable.
-    #[arg(value_name = "FORMAT=PATH", required = true)]
-    exports: Vec<String>,
+    #[arg(value_name = "FORMAT=PATH", required = true, value_parser = parse_export)]
+    exports: Vec<ExportTarget>,
     /// Entra ID `upn` column for every token.
     #[arg(long)]
     upn: Option<String>,
-    /// Include tokens not confirmed burned (planned or failed with the seed perhaps
-    /// written); by default only burned and verified tokens are exported.
+    /// Include tokens whose burn is uncertain (their seed may or may not be on the token);
+    /// by default only burned and verified tokens are exported.
     #[arg(long)]
     include_uncertain: bool,
+    /// Replace files that exist.
+    #[arg(long)]
+    force: bool,
 }
 
-fn parse_exports(specs: &[String]) -> Result<Vec<(String, PathBuf)>, Box<dyn std::error::Error>> {
-    specs
-        .iter()
-        .map(|s| {
-            let (f, p) = s
-                .split_once('=')
-                .ok_or_else(|| format!("--export {s:?}: expected FORMAT=PATH"))?;
-            Ok((f.to_ascii_lowercase(), PathBuf::from(p)))
-        })
-        .collect()
+/// Parses `FORMAT=PATH`.
+pub fn parse_export(spec: &str) -> Result<ExportTarget, String> {
+    let (format, path) = spec
+        .split_once('=')
+        .ok_or_else(|| "expected FORMAT=PATH".to_owned())?;
+    let kind = ExportKind::from_name(format).ok_or_else(|| {
+        format!(
+            "unknown export format {format:?}: {}",
+            ExportKind::names().join(", ")
+        )
+    })?;
+    if path.is_empty() {
+        return Err("the PATH after = is empty".into());
+    }
+    Ok(ExportTarget {
+        kind,
+        path: PathBuf::from(path),
+    })
 }
 
-fn stations(args: &BatchArgs) -> Result<Vec<Box<dyn Station>>, Box<dyn std::error::Error>> {
+fn seeds(args: &BatchArgs) -> Result<BatchSeeds, CliError> {
+    if let Some(path) = &args.seed_file {
+        let text = safeid::sources::read_text_file(path, MAX_SEED_FILE_BYTES, "seed file")?;
+        let options = SeedFileOptions {
+            encoding: args.encoding.map(Into::into),
+            hash: args.algorithm,
+            period: args.period,
+        };
+        let file = SeedFile::parse_with(text.expose(), &options)
+            .map_err(|e| CliError::from(safeid::sources::SourceError::from(e)))?;
+        return Ok(BatchSeeds::File(file));
+    }
+    if let Some(path) = &args.uri_file {
+        let text = safeid::sources::read_text_file(path, MAX_URI_LIST_BYTES, "URI list")?;
+        let creds = safeid::sources::parse_uri_list(text.expose(), path)?;
+        return Ok(BatchSeeds::Credentials(creds));
+    }
+    if args.random {
+        return Ok(BatchSeeds::Random {
+            bytes: args.random_bytes,
+            hash: args.algorithm,
+            period: args.period,
+        });
+    }
+    Err(CliError::usage(
+        "choose where seeds come from: --seed-file, --random or --uri-file",
+    ))
+}
+
+fn config(args: &BatchArgs) -> Result<BatchConfig, CliError> {
+    let key = args
+        .key
+        .as_deref()
+        .map(safeid::keys::parse_key_arg)
+        .transpose()?;
+    let provisioner = Provisioner::new()
+        .with_models(crate::backend::model_table(args.models.as_ref())?)
+        .with_key(key);
+    let mut config = BatchConfig::new(&args.journal, seeds(args)?);
+    config.resume = args.resume;
+    config.provisioner = provisioner;
+    config.plan = PlanOptions {
+        display_timeout: Some(args.display_timeout),
+        accept: args.accept.iter().copied().collect(),
+        ..PlanOptions::default()
+    };
+    config.on_error = match args.on_error {
+        OnErrorArg::Skip => OnError::Skip,
+        OnErrorArg::Stop => OnError::Stop,
+    };
+    config.max_tokens = args.count;
+    config.reburn = args.reburn;
+    config.exports = args.export.clone();
+    config.export_options = ExportOptions {
+        upn: args.upn.clone(),
+        ..ExportOptions::default()
+    };
+    config.overwrite_exports = args.force;
+    Ok(config)
+}
+
+fn stations(args: &BatchArgs) -> Result<Vec<Box<dyn Station>>, CliError> {
     if args.sim {
-        let queue = serial_queue(
-            &args.sim_prefix,
-            1,
-            args.sim_count,
-            13usize.saturating_sub(args.sim_prefix.len()).max(1),
-        );
-        return Ok((0..args.sim_readers.max(1))
+        let width = 13usize.saturating_sub(args.sim_prefix.len()).max(1);
+        let queue = serial_queue(&args.sim_prefix, 1, args.sim_count, width);
+        return Ok((0..args.sim_readers)
             .map(|i| {
                 Box::new(SimStation::new(
                     format!("virtual reader {i}"),
@@ -173,14 +270,14 @@ fn stations(args: &BatchArgs) -> Result<Vec<Box<dyn Station>>, Box<dyn std::erro
 }
 
 #[cfg(feature = "pcsc")]
-fn pcsc_stations(readers: &[String]) -> Result<Vec<Box<dyn Station>>, Box<dyn std::error::Error>> {
+fn pcsc_stations(readers: &[String]) -> Result<Vec<Box<dyn Station>>, CliError> {
     use safeid_pcsc::{PcscStation, ReaderChoice};
     let choices: Vec<ReaderChoice> = if readers.is_empty() {
         vec![ReaderChoice::Auto]
     } else {
         readers
             .iter()
-            .map(|r| super::backend::reader_choice(r))
+            .map(|r| crate::backend::reader_choice(r))
             .collect()
     };
     let mut out: Vec<Box<dyn Station>> = Vec::new();
@@ -191,58 +288,14 @@ fn pcsc_stations(readers: &[String]) -> Result<Vec<Box<dyn Station>>, Box<dyn st
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn pcsc_stations(_: &[String]) -> Result<Vec<Box<dyn Station>>, Box<dyn std::error::Error>> {
-    Err(
-        "this build has no PC/SC reader support: use --sim, or rebuild with `--features pcsc`"
-            .into(),
-    )
+fn pcsc_stations(_: &[String]) -> Result<Vec<Box<dyn Station>>, CliError> {
+    Err(crate::backend::no_pcsc())
 }
 
-fn seeds(args: &BatchArgs, plan: &PlanOptions) -> Result<BatchSeeds, Box<dyn std::error::Error>> {
-    if let Some(path) = &args.seed_file {
-        let text = read_text(path)?;
-        let file = SeedFile::parse(&text)?;
-        eprintln!(
-            "seed file: {} rows ({:?} layout)",
-            file.len(),
-            file.layout()
-        );
-        return Ok(BatchSeeds::File(file));
-    }
-    if let Some(path) = &args.uri_file {
-        let text = read_text(path)?;
-        let mut creds = Vec::new();
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            match otpauth::parse_any(line)
-                .map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?
-            {
-                Parsed::Single(c) => creds.push(c),
-                Parsed::Migration(b) => creds.extend(b.credentials),
-            }
-        }
-        return Ok(BatchSeeds::credentials(creds, plan)?);
-    }
-    if args.random {
-        return Ok(BatchSeeds::Random {
-            bytes: args.random_bytes,
-            hash: match args.algorithm {
-                super::token::TokenAlgorithm::Sha1 => HashFunction::Sha1,
-                super::token::TokenAlgorithm::Sha256 => HashFunction::Sha256,
-            },
-            period: args.period,
-        });
-    }
-    Err("choose where seeds come from: --seed-file, --random or --uri-file".into())
-}
-
-fn report_recovery(r: &safeid::journal::Recovery) {
+fn report_recovery(r: &safeid::journal::Recovery, out: Out) {
     if let Some(t) = &r.torn_tail {
-        eprintln!(
-            "journal: its last line was cut off by a crash at byte {} ({}): {}",
+        out.warn(format!(
+            "journal: its last line was cut off by a crash at byte {} ({} bytes): {}",
             t.offset,
             t.len,
             if t.kept {
@@ -250,20 +303,19 @@ fn report_recovery(r: &safeid::journal::Recovery) {
             } else {
                 "it was dropped"
             }
-        );
+        ));
     }
     for a in &r.anomalies {
-        eprintln!("journal: {a}");
+        out.warn(format!("journal: {a}"));
     }
     if let Some(mode) = r.mode_tightened {
-        eprintln!("journal: its permissions were {mode:o}, now 600 (it holds seeds)");
+        out.warn(format!(
+            "journal: its permissions were {mode:o}, now 600 (it holds seeds)"
+        ));
     }
 }
 
-fn read_text(path: &Path) -> Result<String, Box<dyn std::error::Error>> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
-}
-
+/// One line for a finished token, for people.
 fn line_for(e: &TokenEvent) -> String {
     let serial = e.serial.as_deref().unwrap_or("(serial unread)");
     let model = e.model.as_deref().unwrap_or("unknown model");
@@ -273,161 +325,272 @@ fn line_for(e: &TokenEvent) -> String {
         TokenOutcome::NotTouched(why) => format!("not touched: {why}"),
         TokenOutcome::Failed(err) => format!("FAILED: {err}"),
     };
-    format!("{:<16} {serial:<16} {model:<14} {result}", e.station)
+    format!("{:<16} {serial:<16} {model:<22} {result}", e.station)
 }
 
-pub fn batch(args: &BatchArgs) -> CliResult {
-    let mut accept = BTreeSet::new();
-    for a in &args.accept {
-        accept.insert(Conversion::from_name(a).ok_or_else(|| format!("unknown conversion {a:?}"))?);
-    }
-    let plan = PlanOptions {
-        display_timeout: Some(args.display_timeout),
-        accept,
-        ..PlanOptions::default()
+/// One JSON line for a finished token.
+fn json_for(e: &TokenEvent) -> serde_json::Value {
+    let (outcome, detail) = match &e.outcome {
+        TokenOutcome::Burned(r) => ("burned", json!({"report": r})),
+        TokenOutcome::AlreadyDone => ("already_done", json!({})),
+        TokenOutcome::NotTouched(why) => ("not_touched", json!({"reason": why})),
+        TokenOutcome::Failed(err) => (
+            "failed",
+            json!({"error": {"kind": err.kind(), "message": err.to_string()}}),
+        ),
     };
-    let exports = parse_exports(&args.export)?;
-    let seeds = seeds(args, &plan)?;
-    if args.journal.exists() && !args.resume {
-        return Err(format!(
-            "the journal {} exists: add --resume to continue it, or name a new file",
-            args.journal.display()
-        )
-        .into());
+    let mut v =
+        json!({"station": e.station, "serial": e.serial, "model": e.model, "outcome": outcome});
+    if let (Some(obj), Some(extra)) = (v.as_object_mut(), detail.as_object()) {
+        obj.extend(extra.clone());
     }
-    let (mut journal, recovery) = Journal::open(&args.journal)?;
-    report_recovery(&recovery);
-    let uncertain: Vec<String> = journal
-        .state()
-        .uncertain()
-        .map(|s| s.seed.serial.clone())
-        .collect();
-    if !uncertain.is_empty() {
-        eprintln!(
-            "journal: {} token(s) in an uncertain state will be re-burned with their recorded seed when placed: {}",
-            uncertain.len(),
-            uncertain.join(", ")
-        );
+    v
+}
+
+/// Ctrl-C stops the batch after the token being burned; a second Ctrl-C exits at once
+/// (the journal is fsynced before every write, so a resume still knows everything).
+fn wire_ctrl_c(cancel: &Cancel, out: Out) {
+    let cancel = cancel.clone();
+    let result = ctrlc::set_handler(move || {
+        if cancel.is_cancelled() {
+            std::process::exit(130);
+        }
+        cancel.cancel();
+        out.note("stopping after the token being burned (Ctrl-C again to quit at once)...");
+    });
+    if let Err(e) = result {
+        out.warn(format!("Ctrl-C will not stop the batch cleanly: {e}"));
     }
-    let mut models = safeid::proto::ModelTable::builtin();
-    if let Some(p) = &args.models {
-        models.extend(safeid::proto::ModelTable::load(p)?);
+}
+
+/// The command line to continue this batch: the same arguments plus --resume.
+fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(first) = args.first_mut() {
+        *first = "safeid".into();
     }
-    let options = BatchOptions {
-        models: Some(models),
-        key: args
-            .key
-            .as_deref()
-            .map(safeid::keys::parse_key_arg)
-            .transpose()?,
-        plan,
-        on_error: match args.on_error {
-            OnErrorArg::Skip => OnError::Skip,
-            OnErrorArg::Stop => OnError::Stop,
-        },
-        max_tokens: args.count,
-        reburn: args.reburn,
-        clock: None,
-    };
+    if !args.iter().any(|a| a == "--resume") {
+        args.push("--resume".into());
+    }
+    args.iter()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_=./:@,".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn batch(args: &BatchArgs, out: Out) -> CliResult {
+    let prepared = batch::prepare(config(args)?)?;
+    if let Some((_, recovery)) = prepared.previous() {
+        report_recovery(recovery, out);
+    }
+    for n in prepared.notices() {
+        out.note(format!("journal: {n}"));
+    }
     let stations = stations(args)?;
     if !args.sim {
-        eprintln!(
-            "switch each token on and place it face down on a reader; take it off when its line appears"
+        out.note(
+            "switch each token on and place it face down on a reader; take it off when its line appears",
         );
     }
-
-    let bar = ProgressBar::with_draw_target(
-        args.count
-            .or(if args.sim {
-                usize::try_from(args.sim_count).ok()
-            } else {
-                None
-            })
-            .map(|n| n as u64),
-        ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message("waiting for the next token");
-    let summary = run_batch(stations, &mut journal, seeds, &options, &|e| {
-        // suspend() also prints when the bar is hidden (output not a terminal).
-        bar.suspend(|| println!("{}", line_for(e)));
-        if matches!(e.outcome, TokenOutcome::Burned(_)) {
-            bar.inc(1);
+    let cancel = Cancel::new();
+    wire_ctrl_c(&cancel, out);
+    let bar = progress(args, out);
+    let report = prepared.run(stations, &cancel, &|e| match e {
+        BatchEvent::Started { serial, .. } => bar.set_message(format!("burning {serial}")),
+        BatchEvent::Finished(t) => {
+            // suspend() also prints when the bar is hidden (output not a terminal).
+            bar.suspend(|| {
+                if out.json {
+                    println!("{}", json_for(t));
+                } else {
+                    println!("{}", line_for(t));
+                }
+            });
+            if matches!(t.outcome, TokenOutcome::Burned(_)) {
+                bar.inc(1);
+            }
+            bar.set_message("waiting for the next token");
         }
-    });
+    })?;
     bar.finish_and_clear();
-
-    println!(
-        "batch: {} burned, {} already done, {} failed, {} not touched",
-        summary.burned, summary.already_done, summary.failed, summary.not_touched
-    );
-    if let Some(why) = &summary.stopped {
-        println!("stopped: {why}");
-    }
-    if !summary.uncertain.is_empty() {
-        println!(
-            "UNCERTAIN (seed may or may not be on the token; run again with --resume and place them): {}",
-            summary.uncertain.join(", ")
-        );
-    }
-    let records = journal.state().records();
-    for (format, path) in exports {
-        export_one(&format, &path, &records, &ExportOptions::default())?;
-    }
-    Ok(if summary.failed == 0 && summary.uncertain.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    print_summary(&report, out);
+    let exports_ok = report.exports.iter().all(|e| e.result.is_ok());
+    let s = &report.summary;
+    Ok(
+        if s.failed == 0 && s.uncertain.is_empty() && !s.cancelled && exports_ok {
+            Exit::Success
+        } else {
+            Exit::Failure
+        },
+    )
 }
 
-fn export_one(
-    format: &str,
-    path: &Path,
-    records: &[safeid::record::TokenSeed],
-    options: &ExportOptions,
-) -> Result<(), Box<dyn std::error::Error>> {
-    if format == "qr" {
-        std::fs::create_dir_all(path)?;
-        let written = safeid::export::write_qr_pngs(records, path, options, super::qr::render_png)?;
-        println!(
-            "exported {} QR code(s) to {}",
-            written.len(),
-            path.display()
-        );
-        return Ok(());
-    }
-    let f = Format::from_name(format).ok_or_else(|| {
-        format!("unknown export format {format:?}: entra, graph, pskc, privacyidea, vendor, otpauth or qr")
-    })?;
-    f.export_to(path, records, options)?;
-    println!(
-        "exported {} token(s) as {} to {} (mode 0600)",
-        records.len(),
-        f.name(),
-        path.display()
+fn progress(args: &BatchArgs, out: Out) -> ProgressBar {
+    let len = args
+        .count
+        .map(|n| n as u64)
+        .or(args.sim.then_some(args.sim_count));
+    // Drawn only on a terminal (indicatif hides it otherwise), never with --quiet/--json.
+    let target = if out.quiet || out.json {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(len, target);
+    let template = if len.is_some() {
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}"
+    } else {
+        "{spinner} [{elapsed_precise}] {pos} burned {msg}"
+    };
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar.set_message("waiting for the next token");
+    bar
+}
+
+fn print_summary(report: &BatchReport, out: Out) {
+    let s = &report.summary;
+    let resume = s.resume_needed().then(resume_command);
+    let exports: Vec<serde_json::Value> = report
+        .exports
+        .iter()
+        .map(|e| match &e.result {
+            Ok(n) => json!({"format": e.target.kind.name(), "path": e.target.path, "tokens": n}),
+            Err(err) => json!({"format": e.target.kind.name(), "path": e.target.path,
+                               "error": {"kind": "export", "message": err.to_string()}}),
+        })
+        .collect();
+    if out.json {
+        println!(
+            "{}",
+            json!({"summary": {
+                "burned": s.burned, "already_done": s.already_done, "failed": s.failed,
+                "not_touched": s.not_touched, "uncertain": s.uncertain,
+                "credentials_left": s.credentials_left, "stopped": s.stopped,
+                "cancelled": s.cancelled, "exports": exports, "resume": resume,
+            }})
+        );
+        return;
+    }
+    println!(
+        "batch: {} burned, {} already done, {} failed, {} not touched",
+        s.burned, s.already_done, s.failed, s.not_touched
+    );
+    if let Some(why) = &s.stopped {
+        println!("stopped: {why}");
+    }
+    if !s.uncertain.is_empty() {
+        println!(
+            "UNCERTAIN (seed may or may not be on the token; resume and place them again): {}",
+            s.uncertain.join(", ")
+        );
+    }
+    if let Some(n) = s.credentials_left.filter(|n| *n > 0) {
+        println!("{n} credential(s) of the list not burned yet");
+    }
+    for e in &report.exports {
+        match &e.result {
+            Ok(n) => println!(
+                "exported {n} token(s) as {} to {} (mode 0600)",
+                e.target.kind.name(),
+                e.target.path.display()
+            ),
+            Err(err) => println!(
+                "EXPORT FAILED {} to {}: {err}",
+                e.target.kind.name(),
+                e.target.path.display()
+            ),
+        }
+    }
+    if let Some(cmd) = resume {
+        println!("to continue: {cmd}");
+    }
+}
+
+fn check_export_paths(targets: &[ExportTarget], force: bool) -> Result<(), CliError> {
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for t in targets {
+        let abs = std::path::absolute(&t.path).unwrap_or_else(|_| t.path.clone());
+        if seen.contains(&abs) {
+            return Err(CliError::usage(format!(
+                "{} is given twice",
+                t.path.display()
+            )));
+        }
+        seen.push(abs);
+        if matches!(t.kind, ExportKind::File(_)) && t.path.exists() && !force {
+            return Err(
+                CliError::new("export_path", format!("{} exists", t.path.display()))
+                    .with_hint(Some(safeid::Hint::Overwrite)),
+            );
+        }
+    }
     Ok(())
 }
 
-pub fn export(args: &ExportArgs) -> CliResult {
-    let exports = parse_exports(&args.exports)?;
+pub fn export(args: &ExportArgs, out: Out) -> CliResult {
+    check_export_paths(&args.exports, args.force)?;
     let (state, recovery) = safeid::journal::JournalState::load(&args.journal)?;
-    report_recovery(&recovery);
+    report_recovery(&recovery, out);
     let records = if args.include_uncertain {
-        state.all_records()
+        state.records_with_uncertain()
     } else {
+        let left_out: Vec<&str> = state.uncertain().map(|s| s.seed.serial.as_str()).collect();
+        if !left_out.is_empty() {
+            out.warn(format!(
+                "left out {} token(s) whose burn is uncertain ({}); --include-uncertain exports them too",
+                left_out.len(),
+                left_out.join(", ")
+            ));
+        }
         state.records()
     };
     let options = ExportOptions {
         upn: args.upn.clone(),
         ..ExportOptions::default()
     };
-    for (format, path) in exports {
-        export_one(&format, &path, &records, &options)?;
+    let mut failed = false;
+    for target in &args.exports {
+        let result = batch::write_export(target, &records, &options);
+        report_export(target, result, out, &mut failed);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+fn report_export(
+    target: &ExportTarget,
+    result: Result<usize, safeid::export::ExportError>,
+    out: Out,
+    failed: &mut bool,
+) {
+    let path: &Path = &target.path;
+    match (result, out.json) {
+        (Ok(n), true) => println!(
+            "{}",
+            json!({"format": target.kind.name(), "path": path, "tokens": n})
+        ),
+        (Ok(n), false) => println!(
+            "exported {n} token(s) as {} to {} (mode 0600)",
+            target.kind.name(),
+            path.display()
+        ),
+        (Err(e), json) => {
+            *failed = true;
+            let err = CliError::from(e);
+            if json {
+                println!("{}", err.json());
+            } else {
+                eprintln!("error: {} to {}: {err}", target.kind.name(), path.display());
+            }
+        }
+    }
 }

@@ -1,42 +1,20 @@
 //! `safeid code`: compute HOTP/TOTP codes.
 
-use std::process::ExitCode;
-
-use clap::{Args, ValueEnum};
-use safeid::otpauth::{self, Credential, Kind};
+use clap::Args;
+use safeid::otpauth::{Credential, Kind};
 use safeid::secret::SecretBytes;
+use safeid::sources::SecretEncoding;
 use safeid::totp::{self, Hotp, Totp};
 use serde_json::json;
 
-use super::CliResult;
+use crate::Out;
+use crate::error::{CliError, CliResult, Exit};
+use crate::seed::secret_value;
 
-/// Hash algorithms on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum AlgorithmArg {
-    /// HMAC-SHA-1 (most services).
-    Sha1,
-    /// HMAC-SHA-256.
-    Sha256,
-    /// HMAC-SHA-512 (not supported by the tokens; codes only).
-    Sha512,
-}
-
-impl From<AlgorithmArg> for totp::Algorithm {
-    fn from(a: AlgorithmArg) -> Self {
-        match a {
-            AlgorithmArg::Sha1 => totp::Algorithm::Sha1,
-            AlgorithmArg::Sha256 => totp::Algorithm::Sha256,
-            AlgorithmArg::Sha512 => totp::Algorithm::Sha512,
-        }
-    }
-}
-
-fn from_uri_alg(a: otpauth::Algorithm) -> totp::Algorithm {
-    match a {
-        otpauth::Algorithm::Sha1 => totp::Algorithm::Sha1,
-        otpauth::Algorithm::Sha256 => totp::Algorithm::Sha256,
-        otpauth::Algorithm::Sha512 => totp::Algorithm::Sha512,
-    }
+/// Parses `--algorithm` for codes: sha1, sha256 or sha512, any letter case.
+fn parse_algorithm(text: &str) -> Result<totp::Algorithm, String> {
+    text.parse()
+        .map_err(|_| "expected sha1, sha256 or sha512".to_owned())
 }
 
 /// Compute codes from an otpauth URI or a raw secret.
@@ -46,18 +24,24 @@ fn from_uri_alg(a: otpauth::Algorithm) -> totp::Algorithm {
 /// line override the URI's.
 #[derive(Debug, Args)]
 pub struct CodeArgs {
-    /// An otpauth:// URI (instead of --secret-base32 / --secret-hex).
-    #[arg(conflicts_with_all = ["secret_base32", "secret_hex"])]
+    /// An otpauth:// URI (instead of --secret-base32 / --secret-hex); @FILE, `-` or
+    /// env:NAME keep it out of the process list.
+    #[arg(value_name = "URI|@FILE|-|env:NAME", conflicts_with_all = ["secret_base32", "secret_hex"])]
     uri: Option<String>,
-    /// The secret as base32 (spaces, padding and lower case tolerated).
-    #[arg(long, conflicts_with = "secret_hex")]
+    /// The secret as base32 (spaces, padding and lower case tolerated); also @FILE, `-`,
+    /// env:NAME.
+    #[arg(
+        long,
+        value_name = "BASE32|@FILE|-|env:NAME",
+        conflicts_with = "secret_hex"
+    )]
     secret_base32: Option<String>,
-    /// The secret as hex (either letter case).
-    #[arg(long)]
+    /// The secret as hex (either letter case); also @FILE, `-`, env:NAME.
+    #[arg(long, value_name = "HEX|@FILE|-|env:NAME")]
     secret_hex: Option<String>,
-    /// Hash algorithm [default: the URI's, else sha1].
-    #[arg(long, value_enum)]
-    algorithm: Option<AlgorithmArg>,
+    /// Hash algorithm: sha1, sha256 or sha512 [default: the URI's, else sha1].
+    #[arg(long, value_parser = parse_algorithm)]
+    algorithm: Option<totp::Algorithm>,
     /// Number of digits, 6 to 10 [default: the URI's, else 6].
     #[arg(long)]
     digits: Option<u8>,
@@ -70,18 +54,14 @@ pub struct CodeArgs {
     /// Compute an HOTP code at this counter instead of a TOTP code.
     #[arg(long)]
     counter: Option<u64>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
 }
 
-pub fn run(args: &CodeArgs) -> CliResult {
+pub fn run(args: &CodeArgs, out: Out) -> CliResult {
     let (secret, cred) = source(args)?;
     let algorithm = args
         .algorithm
-        .map(Into::into)
-        .or(cred.as_ref().map(|c| from_uri_alg(c.algorithm)))
-        .unwrap_or(totp::Algorithm::Sha1);
+        .or(cred.as_ref().map(|c| c.algorithm))
+        .unwrap_or_default();
     let digits = args.digits.or(cred.as_ref().map(|c| c.digits)).unwrap_or(6);
     let uri_counter = match cred.as_ref().map(|c| &c.kind) {
         Some(Kind::Hotp { counter }) => Some(*counter),
@@ -94,7 +74,7 @@ pub fn run(args: &CodeArgs) -> CliResult {
     }) {
         let hotp = Hotp::new(secret.expose(), algorithm, digits)?;
         let code = hotp.code(counter).to_string();
-        if args.json {
+        if out.json {
             println!(
                 "{}",
                 json!({"type": "hotp", "counter": counter, "code": code})
@@ -102,7 +82,7 @@ pub fn run(args: &CodeArgs) -> CliResult {
         } else {
             println!("HOTP code at counter {counter}: {code}");
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let period = args
         .period
@@ -114,7 +94,7 @@ pub fn run(args: &CodeArgs) -> CliResult {
     let totp = Totp::new(secret.expose(), algorithm, digits, period)?;
     let now = args.time.unwrap_or_else(totp::now);
     let codes = safeid::ExpectedCodes::at(&totp, now);
-    if args.json {
+    if out.json {
         println!(
             "{}",
             json!({
@@ -131,21 +111,23 @@ pub fn run(args: &CodeArgs) -> CliResult {
         );
         println!("next      {}", codes.next);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn source(
-    args: &CodeArgs,
-) -> Result<(SecretBytes, Option<Credential>), Box<dyn std::error::Error>> {
+fn source(args: &CodeArgs) -> Result<(SecretBytes, Option<Credential>), CliError> {
     if let Some(uri) = &args.uri {
-        let cred = Credential::parse(uri)?;
+        let cred = Credential::parse(secret_value(uri)?.expose())?;
         return Ok((cred.secret.clone(), Some(cred)));
     }
-    if let Some(b32) = &args.secret_base32 {
-        return Ok((otpauth::decode_base32(b32)?, None));
-    }
-    if let Some(hex) = &args.secret_hex {
-        return Ok((super::token::decode_hex_secret(hex)?, None));
-    }
-    Err("give the secret: an otpauth URI, --secret-base32 or --secret-hex".into())
+    let (text, encoding) = match (&args.secret_base32, &args.secret_hex) {
+        (Some(b32), _) => (b32, SecretEncoding::Base32),
+        (_, Some(hex)) => (hex, SecretEncoding::Hex),
+        _ => {
+            return Err(CliError::usage(
+                "give the secret: an otpauth URI, --secret-base32 or --secret-hex",
+            ));
+        }
+    };
+    let secret = safeid::sources::decode_secret(secret_value(text)?.expose(), encoding)?;
+    Ok((secret, None))
 }

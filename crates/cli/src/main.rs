@@ -8,9 +8,11 @@
 mod backend;
 mod batch;
 mod code;
+mod error;
 mod output;
 mod qr;
 mod scan;
+mod seed;
 mod token;
 mod uri;
 mod vtoken;
@@ -18,6 +20,8 @@ mod vtoken;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use error::CliResult;
 
 /// Burn TOTP seeds into NFC-programmable hardware tokens (Deepnet SafeID/Diamond,
 /// Token2 C301-i/C302-i/OTPC/miniOTP, ExcelSecu eSecuOTP) through a PC/SC reader, or into
@@ -30,15 +34,30 @@ use clap::{Parser, Subcommand};
 /// then switch the token off and on, and compare its display with the code printed (or
 /// pass it with --verify CODE).
 #[derive(Debug, Parser)]
-#[command(name = "safeid", version, about, long_about, max_term_width = 100)]
+#[command(name = "safeid", version = version(), about, long_about, max_term_width = 100)]
 struct Cli {
-    /// Print every APDU exchanged with the token on stderr (bodies of secure commands are
-    /// always redacted).
+    /// Print results as JSON (one object per line); errors too, as {"error": {...}}.
     #[arg(long, global = true)]
-    trace: bool,
+    json: bool,
+
+    /// Print only results and errors (no progress, no advice).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// The version line: the package version and whether PC/SC reader support is built in.
+fn version() -> &'static str {
+    if cfg!(feature = "pcsc") {
+        concat!(env!("CARGO_PKG_VERSION"), " (PC/SC readers: yes)")
+    } else {
+        concat!(
+            env!("CARGO_PKG_VERSION"),
+            " (PC/SC readers: no, virtual token only; build with --features pcsc)"
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,31 +86,60 @@ enum Command {
     VirtualToken(vtoken::VirtualTokenArgs),
 }
 
-/// Parses the command line and runs the command.
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let trace = cli.trace;
-    let result = match cli.command {
-        Command::Uri(args) => uri::run(&args),
-        Command::Code(args) => code::run(&args),
-        Command::Readers => backend::list_readers(),
-        Command::Info(args) => token::info(&args, trace),
-        Command::Burn(args) => token::burn(&args, trace),
-        Command::SyncClock(args) => token::sync_clock(&args, trace),
-        Command::Batch(args) => batch::batch(&args),
-        Command::Export(args) => batch::export(&args),
-        Command::Qr(args) => qr::run(&args),
-        Command::Scan(args) => scan::run(&args),
-        Command::VirtualToken(args) => vtoken::run(&args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+/// How the command reports: JSON or text, quiet or not.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    /// JSON output.
+    pub json: bool,
+    /// No progress or advice.
+    pub quiet: bool,
+}
+
+impl Out {
+    /// Prints advice or progress on standard error, unless quiet or JSON.
+    pub fn note(&self, text: impl std::fmt::Display) {
+        if !self.quiet && !self.json {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Prints a warning on standard error (also with --json; not with --quiet).
+    pub fn warn(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("warning: {text}");
         }
     }
 }
 
-/// Errors of the binary: any library error, printed with its own message.
-pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
+/// Parses the command line and runs the command.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out {
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    let result: CliResult = match cli.command {
+        Command::Uri(args) => uri::run(&args, out),
+        Command::Code(args) => code::run(&args, out),
+        Command::Readers => backend::list_readers(out),
+        Command::Info(args) => token::info(&args, out),
+        Command::Burn(args) => token::burn(&args, out),
+        Command::SyncClock(args) => token::sync_clock(&args, out),
+        Command::Batch(args) => batch::batch(&args, out),
+        Command::Export(args) => batch::export(&args, out),
+        Command::Qr(args) => qr::run(&args, out),
+        Command::Scan(args) => scan::run(&args, out),
+        Command::VirtualToken(args) => vtoken::run(&args, out),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            if out.json {
+                println!("{}", e.json());
+            } else {
+                eprintln!("error: {e}");
+            }
+            e.exit.into()
+        }
+    }
+}

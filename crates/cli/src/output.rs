@@ -1,7 +1,27 @@
 //! Shared printing helpers.
 
+use safeid::TokenStatus;
 use safeid::otpauth::{Credential, Kind};
+use safeid::report::{describe_offset, utc_date};
 use serde_json::{Value, json};
+
+/// The token as read, for people.
+pub fn status_text(s: &TokenStatus) -> String {
+    let model = s
+        .model_name()
+        .unwrap_or_else(|| "unknown model (no access key known: give --key to burn)".to_owned());
+    format!(
+        "serial      {}\nmodel       {model}{}\ntoken clock {} ({} the host's)\n",
+        s.serial,
+        if s.restricted {
+            ", restricted: a config write erases the seed"
+        } else {
+            ""
+        },
+        utc_date(u64::from(s.token_time)),
+        describe_offset(s.drift),
+    )
+}
 
 /// The JSON object `safeid uri --json` prints for one credential.
 pub fn credential_json(cred: &Credential, reveal: bool) -> Value {
@@ -11,6 +31,8 @@ pub fn credential_json(cred: &Credential, reveal: bool) -> Value {
         "account": cred.account,
         "algorithm": cred.algorithm.to_string(),
         "digits": cred.digits,
+        "secret_bytes": cred.secret.len(),
+        "warnings": cred.warnings().iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     match cred.kind {
         Kind::Totp { period } => obj["period"] = json!(period),

@@ -1,11 +1,12 @@
 //! QR codes: `safeid qr` (generate) and the renderer used by exports.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
-use super::CliResult;
+use crate::Out;
+use crate::error::{CliError, CliResult, Exit};
+use crate::seed::secret_value;
 
 /// Pixels per QR module in generated PNG files.
 const MODULE_PX: u32 = 8;
@@ -19,7 +20,10 @@ pub fn render_png(text: &str) -> Result<Vec<u8>, safeid::qr::QrError> {
 /// enrol the same secret in a phone app as well.
 #[derive(Debug, Args)]
 pub struct QrArgs {
-    /// The text to encode (normally an otpauth:// URI; it holds the secret).
+    /// The text to encode (normally an otpauth:// URI, which holds the secret): the text
+    /// itself, or @FILE, `-` (standard input) or env:NAME to keep it out of the process
+    /// list.
+    #[arg(value_name = "TEXT|@FILE|-|env:NAME")]
     text: String,
     /// Write a PNG here (mode 0600) instead of drawing in the terminal.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -29,17 +33,32 @@ pub struct QrArgs {
     light: bool,
 }
 
-pub fn run(args: &QrArgs) -> CliResult {
+pub fn run(args: &QrArgs, out: Out) -> CliResult {
+    let text = secret_value(&args.text)?;
+    let text = text.expose();
     match &args.output {
         Some(path) => {
-            safeid::export::write_atomic(path, &render_png(&args.text)?)?;
-            eprintln!("wrote {} (mode 0600: it holds the secret)", path.display());
+            safeid::export::write_atomic(path, &render_png(text)?)
+                .map_err(|e| crate::error::io_error(path, e))?;
+            if out.json {
+                println!("{}", serde_json::json!({"written": path}));
+            } else {
+                out.note(format!(
+                    "wrote {} (mode 0600: it holds the secret)",
+                    path.display()
+                ));
+            }
+        }
+        None if out.json => {
+            return Err(CliError::usage(
+                "--json needs --output FILE: a terminal drawing is not JSON",
+            ));
         }
         None if args.light => print!(
             "{}",
-            safeid::qr::generate::terminal_for_light_background(&args.text)?
+            safeid::qr::generate::terminal_for_light_background(text)?
         ),
-        None => print!("{}", safeid::qr::generate::terminal(&args.text)?),
+        None => print!("{}", safeid::qr::generate::terminal(text)?),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,94 +1,31 @@
 //! `safeid scan`: find QR codes in image files or on the screens, and say what they hold.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use safeid::content::{self, Content};
-use safeid::otpauth::Credential;
-use safeid::proto::ModelTable;
-use safeid::qr::Limits;
+use safeid::sources::{self, Found, SeedInput, SourceError};
 use serde_json::json;
 
-use super::CliResult;
-use super::output::{credential_json, credential_text};
+use crate::Out;
+use crate::error::{CliError, CliResult, Exit};
+use crate::output::{credential_json, credential_text};
 
 /// Find QR codes in image files (PNG, JPEG, BMP, GIF, WebP, TIFF) or on every screen, and
 /// say what each holds: an otpauth credential (secret redacted unless --reveal), a Google
 /// Authenticator export, or what else it is (a Microsoft push enrolment, a passkey code,
-/// a token's serial barcode, a web address).
+/// a token's serial barcode, a web address). Every file is reported, each on its own:
+/// one that cannot be read or holds no code does not hide the others.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Image files to scan.
     files: Vec<PathBuf>,
-    /// Capture and scan every monitor (X11).
+    /// Capture and scan every monitor.
     #[arg(long)]
     screen: bool,
-    /// One JSON object per code found: {"file", "text", "kind", "description"}.
-    #[arg(long)]
-    json: bool,
     /// Show secrets (in `text` and the credential fields).
     #[arg(long)]
     reveal: bool,
-}
-
-/// One decoded code and where it came from.
-pub struct Scanned {
-    /// File name, or the screen's name.
-    pub source: String,
-    /// The decoded text (may hold a secret).
-    pub text: safeid::secret::SecretString,
-}
-
-/// Scans files and, with `screen`, the monitors.
-pub fn scan(files: &[PathBuf], screen: bool) -> Result<Vec<Scanned>, Box<dyn std::error::Error>> {
-    let limits = Limits::default();
-    let mut out = Vec::new();
-    for f in files {
-        let found =
-            safeid::qr::decode_file(f, &limits).map_err(|e| format!("{}: {e}", f.display()))?;
-        out.extend(found.into_iter().map(|c| Scanned {
-            source: f.display().to_string(),
-            text: c.text,
-        }));
-    }
-    if screen {
-        for (name, found) in safeid::qr::scan_screens(&limits)? {
-            out.extend(found.into_iter().map(|c| Scanned {
-                source: name.clone(),
-                text: c.text,
-            }));
-        }
-    }
-    Ok(out)
-}
-
-/// The credentials found by a scan (for `burn --qr/--screen`).
-pub fn credentials(scanned: &[Scanned]) -> Vec<Credential> {
-    let models = ModelTable::builtin();
-    scanned
-        .iter()
-        .flat_map(|s| Content::classify(s.text.expose(), &models).credentials())
-        .collect()
-}
-
-/// What the codes were, for an error message when none holds a credential.
-pub fn describe_all(scanned: &[Scanned]) -> String {
-    let models = ModelTable::builtin();
-    if scanned.is_empty() {
-        return "no QR code was found".into();
-    }
-    scanned
-        .iter()
-        .map(|s| {
-            format!(
-                "{}: {}",
-                s.source,
-                Content::classify(s.text.expose(), &models).describe()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn kind_name(c: &Content) -> &'static str {
@@ -104,30 +41,36 @@ fn kind_name(c: &Content) -> &'static str {
     }
 }
 
-pub fn run(args: &ScanArgs) -> CliResult {
-    if args.files.is_empty() && !args.screen {
-        return Err("give image files to scan, or --screen".into());
+/// Prints what one source gave; returns how many codes it held.
+fn print_found(
+    name: &str,
+    result: Result<Found, SourceError>,
+    args: &ScanArgs,
+    out: Out,
+) -> Result<usize, CliError> {
+    let found = result?;
+    if found.scanned.is_empty() {
+        let message = format!("{name}: no QR code found");
+        if out.json {
+            println!("{}", json!({"file": name, "codes": 0}));
+        } else {
+            println!("{message}");
+        }
     }
-    let scanned = scan(&args.files, args.screen)?;
-    let models = ModelTable::builtin();
-    if scanned.is_empty() && !args.json {
-        eprintln!("no QR code found");
-    }
-    for s in &scanned {
-        let content = Content::classify(s.text.expose(), &models);
+    for s in &found.scanned {
         let text = if args.reveal {
             s.text.expose().to_owned()
         } else {
             content::redact(s.text.expose())
         };
-        if args.json {
+        if out.json {
             let mut v = json!({
                 "file": s.source,
                 "text": text,
-                "kind": kind_name(&content),
-                "description": content.describe(),
+                "kind": kind_name(&s.content),
+                "description": s.content.describe(),
             });
-            let creds = content.credentials();
+            let creds = s.content.credentials();
             if !creds.is_empty() {
                 v["credentials"] = creds
                     .iter()
@@ -136,16 +79,46 @@ pub fn run(args: &ScanArgs) -> CliResult {
             }
             println!("{v}");
         } else {
-            println!("{}: {}", s.source, content.describe());
+            println!("{}: {}", s.source, s.content.describe());
             println!("  text       {text}");
-            for c in content.credentials() {
+            for c in s.content.credentials() {
                 print!("{}", credential_text(&c, args.reveal));
             }
         }
     }
-    Ok(if scanned.is_empty() {
-        ExitCode::FAILURE
+    Ok(found.scanned.len())
+}
+
+pub fn run(args: &ScanArgs, out: Out) -> CliResult {
+    if args.files.is_empty() && !args.screen {
+        return Err(CliError::usage("give image files to scan, or --screen"));
+    }
+    let models = safeid::proto::ModelTable::builtin();
+    let mut inputs: Vec<(String, SeedInput)> = args
+        .files
+        .iter()
+        .map(|f| (f.display().to_string(), SeedInput::QrFile(f.clone())))
+        .collect();
+    if args.screen {
+        inputs.push(("the screens".into(), SeedInput::Screen));
+    }
+    let (mut codes, mut errors) = (0usize, 0usize);
+    for (name, input) in inputs {
+        match print_found(&name, sources::read(input, &models), args, out) {
+            Ok(n) => codes += n,
+            Err(e) => {
+                errors += 1;
+                if out.json {
+                    println!("{}", e.json());
+                } else {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    Ok(if errors == 0 && codes > 0 {
+        Exit::Success
     } else {
-        ExitCode::SUCCESS
+        Exit::Failure
     })
 }

@@ -1,36 +1,31 @@
-//! `safeid info`, `safeid burn`, `safeid sync-clock`: the commands that talk to a token.
+//! `safeid info`, `safeid burn`, `safeid sync-clock`: the commands that talk to one token.
+//! The workflow is `safeid::token`; this file asks and prints.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
-use safeid::otpauth::{self, Credential, Parsed};
-use safeid::plan::expected_totp;
+use clap::Args;
+use safeid::plan::Acceptance;
 use safeid::proto::{DisplayTimeout, HmacAlgorithm, TimeStep};
-use safeid::secret::SecretBytes;
-use safeid::{BurnPlan, BurnReport, ClockSettings, Conversion, PlanOptions, Session, TokenStatus};
+use safeid::token::{Burned, Verification};
+use safeid::{BurnOptions, ClockSettings, PlanOptions, Risk, TokenStatus};
 use serde_json::json;
 
-use super::CliResult;
-use super::backend::BackendArgs;
+use crate::Out;
+use crate::backend::BackendArgs;
+use crate::error::{CliError, CliResult, Exit};
+use crate::output::status_text;
+use crate::seed::SeedArgs;
 
-/// The algorithms a token can run.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TokenAlgorithm {
-    /// HMAC-SHA-1.
-    Sha1,
-    /// HMAC-SHA-256.
-    Sha256,
+/// Parses `--algorithm`: SHA1 or SHA256, in any letter case, with or without `-`.
+pub fn parse_hmac(text: &str) -> Result<HmacAlgorithm, String> {
+    HmacAlgorithm::parse(text).ok_or_else(|| "the tokens support sha1 and sha256".to_owned())
 }
 
-impl From<TokenAlgorithm> for HmacAlgorithm {
-    fn from(a: TokenAlgorithm) -> Self {
-        match a {
-            TokenAlgorithm::Sha1 => HmacAlgorithm::Sha1,
-            TokenAlgorithm::Sha256 => HmacAlgorithm::Sha256,
-        }
-    }
+/// Parses `--accept`: a conversion or a risk, by name.
+pub fn parse_acceptance(text: &str) -> Result<Acceptance, String> {
+    Acceptance::from_name(text)
+        .ok_or_else(|| format!("expected one of: {}", crate::error::acceptance_names()))
 }
 
 /// Read a token's serial, model and clock.
@@ -38,76 +33,46 @@ impl From<TokenAlgorithm> for HmacAlgorithm {
 pub struct InfoArgs {
     #[command(flatten)]
     backend: BackendArgs,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Where the seed comes from (exactly one). For fresh random seeds use `safeid batch
-/// --random` (with `--count 1` for one token): its journal keeps the seed before it is
-/// burned, so it can be exported afterwards.
-#[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
-pub struct SeedArgs {
-    /// An otpauth:// URI (or an otpauth-migration:// export; pick with --account).
-    #[arg(long, help_heading = "Seed")]
-    uri: Option<String>,
-    /// The secret as base32 (spaces, padding and lower case tolerated).
-    #[arg(long, help_heading = "Seed")]
-    secret_base32: Option<String>,
-    /// The secret as hex (either letter case).
-    #[arg(long, help_heading = "Seed")]
-    secret_hex: Option<String>,
-    /// An image file holding the service's QR code (PNG, JPEG, BMP, GIF, WebP, TIFF).
-    #[arg(long, value_name = "FILE", help_heading = "Seed")]
-    qr: Option<std::path::PathBuf>,
-    /// Take the QR code from the screens (every monitor).
-    #[arg(long, help_heading = "Seed")]
-    screen: bool,
-    /// Type the secret (base32 or hex, detected; or prefixed `base32:` / `hex:`) at a
-    /// prompt that does not echo it. Without a terminal, one line is read from stdin.
-    #[arg(long, help_heading = "Seed")]
-    secret_prompt: bool,
 }
 
 /// Burn a seed into a token.
 ///
-/// Order, always: read serial and clock; pick the access key (model table, or --key);
-/// authenticate once (never retried); write config (clock from the host, algorithm,
-/// step, display timeout); write the seed. On restricted models writing config erases the
-/// seed, which is why config always goes first.
+/// Order, always: read serial and clock; check the plan against the token (model and key,
+/// clock drift); ask for confirmation naming the serial; authenticate once (never retried);
+/// write config (clock from the host, algorithm, step, display timeout); write the seed. On
+/// restricted models writing config erases the seed, which is why config always goes
+/// first. Only the token whose serial was confirmed is burned. For fresh random seeds use
+/// `safeid batch --random --count 1`: its journal keeps the seed so it can be exported.
 #[derive(Debug, Args)]
 pub struct BurnArgs {
     #[command(flatten)]
     seed: SeedArgs,
     /// With several accounts (a Google Authenticator export, or several codes on the
-    /// screen): which one (1-based index, or a part of "issuer:account").
-    #[arg(long, help_heading = "Seed")]
+    /// screen): which one (1-based number, or a part of "issuer:account").
+    #[arg(long, help_heading = "Seed", conflicts_with_all = ["secret_base32", "secret_hex", "secret_prompt"])]
     account: Option<String>,
     #[command(flatten)]
     backend: BackendArgs,
-    /// Access key: 32 hex digits, @FILE holding them, or env:NAME. Needed only for models
-    /// whose key is not known; a wrong key is refused once and never retried.
-    #[arg(long, value_name = "HEX|@FILE|env:NAME", help_heading = "Token")]
-    key: Option<String>,
-    /// Hash algorithm to configure [default: the credential's].
-    #[arg(long, value_enum, help_heading = "Settings")]
-    algorithm: Option<TokenAlgorithm>,
-    /// Time step in seconds, 30 or 60 [default: the credential's].
+    /// Hash algorithm, sha1 or sha256 [default: the credential's; sha1 for raw secrets].
+    #[arg(long, value_parser = parse_hmac, help_heading = "Settings")]
+    algorithm: Option<HmacAlgorithm>,
+    /// Time step in seconds, 30 or 60 [default: the credential's; 30 for raw secrets].
     #[arg(long, help_heading = "Settings")]
     period: Option<u64>,
     /// How long the display stays on: 15, 30, 60 or 120 seconds.
     #[arg(long, default_value_t = 30, help_heading = "Settings")]
     display_timeout: u32,
     /// Set the token's clock from the host (on by default). With --sync-clock=false the
-    /// token keeps its own clock (the config write then re-sends the token's time).
+    /// token keeps its own clock (the config write then re-sends the token's time); a
+    /// clock more than 10 minutes off is then refused unless --accept clock-drift.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, help_heading = "Settings")]
     sync_clock: bool,
-    /// Accept a documented conversion: six-digits (7/8-digit credentials: the token shows
-    /// the last 6 digits), hash-long-seed (seeds over 64 bytes: lossless), override
-    /// (--algorithm/--period differ from the credential's). Repeatable.
-    #[arg(long, value_name = "CONVERSION", value_parser = parse_conversion, help_heading = "Settings")]
-    accept: Vec<Conversion>,
+    /// Accept a documented conversion or risk: six-digits (7/8-digit credentials: the
+    /// token shows the last 6 digits), hash-long-seed (seeds over 64 bytes: lossless),
+    /// override (--algorithm/--period differ from the credential's), clock-drift (burn
+    /// without syncing a clock far off). Repeatable.
+    #[arg(long, value_name = "NAME", value_parser = parse_acceptance, help_heading = "Settings")]
+    accept: Vec<Acceptance>,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     yes: bool,
@@ -115,26 +80,20 @@ pub struct BurnArgs {
     /// and on). Without a value: ask for it (with --sim: read the virtual display).
     #[arg(long, value_name = "CODE", num_args = 0..=1, default_missing_value = "")]
     verify: Option<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 /// Set the token's clock from the host.
 ///
 /// The token takes its clock only together with algorithm, step and display timeout, so
 /// these are written too. On restricted models (and unknown ones) that erases the seed:
-/// refused unless --erase-seed; `safeid burn` re-burns the seed in the same session.
+/// refused unless --erase-seed; `safeid burn` sets the clock and writes the seed again.
 #[derive(Debug, Args)]
 pub struct SyncClockArgs {
     #[command(flatten)]
     backend: BackendArgs,
-    /// Access key (see `safeid burn --help`).
-    #[arg(long, value_name = "HEX|@FILE|env:NAME")]
-    key: Option<String>,
-    /// Hash algorithm to configure (must match the seed already on the token).
-    #[arg(long, value_enum, default_value = "sha1")]
-    algorithm: TokenAlgorithm,
+    /// Hash algorithm to configure, sha1 or sha256 (must match the seed on the token).
+    #[arg(long, value_parser = parse_hmac, default_value = "sha1")]
+    algorithm: HmacAlgorithm,
     /// Time step, 30 or 60 seconds (must match the service).
     #[arg(long, default_value_t = 30)]
     period: u32,
@@ -144,258 +103,166 @@ pub struct SyncClockArgs {
     /// Confirm that on a restricted model the seed will be erased.
     #[arg(long)]
     erase_seed: bool,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
 }
 
-fn parse_conversion(s: &str) -> Result<Conversion, String> {
-    Conversion::from_name(s)
-        .ok_or_else(|| "expected one of: six-digits, hash-long-seed, override".to_owned())
-}
-
-/// Decodes a hex secret typed by a user (spaces allowed, either letter case).
-pub fn decode_hex_secret(text: &str) -> Result<SecretBytes, Box<dyn std::error::Error>> {
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let compact = safeid::secret::SecretString::new(compact.to_ascii_uppercase());
-    data_encoding::HEXUPPER
-        .decode(compact.expose().as_bytes())
-        .map(SecretBytes::new)
-        .map_err(|_| "the hex secret is not valid hex (an even number of 0-9, A-F)".into())
-}
-
-fn session<'t>(
-    backend: &'t mut super::backend::Backend,
-    args: &BackendArgs,
-    key: Option<&str>,
-    trace: bool,
-) -> Result<Session<'t>, Box<dyn std::error::Error>> {
-    let mut session = Session::new(backend.transport.as_mut()).with_models(args.model_table()?);
-    if let Some(k) = key {
-        session = session.with_key(safeid::keys::parse_key_arg(k)?);
-    }
-    if trace {
-        session = session.with_trace(Box::new(|line: &str| eprintln!("apdu {line}")));
-    }
-    Ok(session)
-}
-
-fn status_text(s: &TokenStatus) -> String {
-    let model = match (&s.model, &s.manufacturer) {
-        (Some(m), Some(maker)) if !m.starts_with(maker.as_str()) => format!("{maker} {m}"),
-        (Some(m), _) => m.clone(),
-        (None, _) => "unknown model (no access key known: --key needed to burn)".to_owned(),
-    };
-    format!(
-        "serial      {}\nmodel       {model}{}\ntoken clock {} (host {}, drift {:+} s)\n",
-        s.serial,
-        if s.restricted {
-            ", restricted: a config write erases the seed"
-        } else {
-            ""
-        },
-        s.token_time,
-        s.host_time,
-        s.drift
-    )
-}
-
-pub fn info(args: &InfoArgs, trace: bool) -> CliResult {
-    let mut backend = args.backend.open()?;
-    let status = session(&mut backend, &args.backend, None, trace)?.info()?;
-    if args.json {
-        println!("{}", serde_json::to_string(&status)?);
+pub fn info(args: &InfoArgs, out: Out) -> CliResult {
+    let provisioner = args.backend.provisioner()?;
+    let mut backend = args.backend.open(out)?;
+    let status = provisioner.read(backend.transport.as_mut())?;
+    let warning = status.clock_warning(30);
+    if out.json {
+        let mut v = json!(status);
+        v["token_date"] = json!(safeid::report::utc_date(u64::from(status.token_time)));
+        v["clock_warning"] = json!(warning);
+        println!("{v}");
     } else {
         print!("{}", status_text(&status));
+        if let Some(w) = warning {
+            out.warn(w);
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn credential(args: &BurnArgs) -> Result<Option<Credential>, Box<dyn std::error::Error>> {
-    let creds = if args.seed.qr.is_some() || args.seed.screen {
-        let files: Vec<std::path::PathBuf> = args.seed.qr.iter().cloned().collect();
-        let scanned = super::scan::scan(&files, args.seed.screen)?;
-        let creds = super::scan::credentials(&scanned);
-        if creds.is_empty() {
-            return Err(format!(
-                "no otpauth credential in the QR code(s):\n{}",
-                super::scan::describe_all(&scanned)
-            )
-            .into());
-        }
-        creds
-    } else if let Some(uri) = &args.seed.uri {
-        match otpauth::parse_any(uri)? {
-            Parsed::Single(c) => vec![c],
-            Parsed::Migration(batch) => batch.credentials,
-        }
-    } else {
-        return Ok(None);
-    };
-    Ok(Some(safeid::content::pick(
-        &creds,
-        args.account.as_deref(),
-    )?))
-}
-
-fn plan(args: &BurnArgs) -> Result<BurnPlan, Box<dyn std::error::Error>> {
-    let opts = PlanOptions {
-        algorithm: args.algorithm.map(Into::into),
+fn plan_options(args: &BurnArgs) -> PlanOptions {
+    PlanOptions {
+        algorithm: args.algorithm,
         period: args.period,
         display_timeout: Some(args.display_timeout),
         accept: args.accept.iter().copied().collect::<BTreeSet<_>>(),
-    };
-    if let Some(cred) = credential(args)? {
-        return Ok(BurnPlan::from_credential(&cred, &opts)?);
     }
-    let seed = match (&args.seed.secret_base32, &args.seed.secret_hex) {
-        _ if args.seed.secret_prompt => prompt_secret()?,
-        (Some(b32), _) => otpauth::decode_base32(b32)?,
-        (_, Some(hex)) => decode_hex_secret(hex)?,
-        _ => {
-            return Err(
-                "give the seed: --uri, --qr FILE, --screen, --secret-base32 or --secret-hex".into(),
-            );
-        }
-    };
-    let hmac = args.algorithm.map_or(HmacAlgorithm::Sha1, Into::into);
-    let raw_opts = PlanOptions {
-        algorithm: None,
-        period: None,
-        ..opts
-    };
-    Ok(BurnPlan::from_seed(
-        &seed,
-        hmac,
-        args.period.unwrap_or(30),
-        &raw_opts,
-    )?)
 }
 
-/// Reads a secret without echo (or a line from a non-terminal stdin).
-fn prompt_secret() -> Result<SecretBytes, Box<dyn std::error::Error>> {
-    let text = if std::io::stdin().is_terminal() {
-        safeid::secret::SecretString::new(rpassword::prompt_password(
-            "Secret (base32 or hex; not shown): ",
-        )?)
-    } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        safeid::secret::SecretString::new(line)
-    };
-    let (seed, encoding) = safeid::sources::parse_manual_secret(text.expose().trim())?;
-    eprintln!("secret read as {} ({} bytes)", encoding.name(), seed.len());
-    Ok(seed)
-}
-
-fn confirm(question: &str) -> Result<bool, Box<dyn std::error::Error>> {
-    if !std::io::stdin().is_terminal() {
-        return Err("not a terminal, cannot ask for confirmation: add --yes".into());
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
-}
-
-pub fn burn(args: &BurnArgs, trace: bool) -> CliResult {
+pub fn burn(args: &BurnArgs, out: Out) -> CliResult {
     // Everything that can be refused without touching a token is checked first.
-    let plan = plan(args)?;
-    let mut backend = args.backend.open()?;
-    let virtual_token = backend.virtual_token.clone();
-    let mut session = session(&mut backend, &args.backend, args.key.as_deref(), trace)?
-        .with_clock_sync(args.sync_clock);
-
-    if !args.yes && virtual_token.is_none() {
-        let status = session.info()?;
-        eprint!("{}", status_text(&status));
-        if !confirm("Burn this token? Its current seed will be replaced")? {
-            eprintln!("nothing written");
-            return Ok(ExitCode::FAILURE);
-        }
-    }
-    let report = session.burn(&plan)?;
-    drop(session);
-
-    let display = virtual_token
-        .as_ref()
-        .and_then(|t| t.lock().ok().and_then(|t| t.display_code()));
-    let verified = match &args.verify {
-        None => None,
-        Some(code) => {
-            let code = if !code.is_empty() {
-                code.clone()
-            } else if let Some(d) = &display {
-                d.clone()
-            } else {
-                ask_code()?
-            };
-            let totp = expected_totp(plan.seed().expose(), plan.hmac(), plan.step());
-            Some((
-                code.clone(),
-                totp.verify(code.trim(), safeid::totp::now(), 1),
-            ))
-        }
+    let provisioner = args.backend.provisioner()?;
+    let secret = crate::seed::read(
+        &args.seed,
+        args.account.as_deref(),
+        provisioner.models(),
+        out,
+    )?;
+    let plan = secret.plan(&plan_options(args))?;
+    let mut backend = args.backend.open(out)?;
+    let status = provisioner.read(backend.transport.as_mut())?;
+    let options = BurnOptions {
+        sync_clock: args.sync_clock,
+        accept_clock_drift: args.accept.contains(&Acceptance::Risk(Risk::ClockDrift)),
     };
-
-    if args.json {
-        let mut value = serde_json::to_value(&report)?;
-        if let Some(d) = &display {
-            value["virtual_display"] = json!(d);
-        }
-        if let Some((code, offset)) = &verified {
-            value["verify"] =
-                json!({"code": code, "matched": offset.is_some(), "step_offset": offset});
-        }
-        println!("{value}");
-    } else {
-        print_report(&report, display.as_deref());
-        if let Some((code, offset)) = &verified {
-            match offset {
-                Some(0) => println!(
-                    "verified    {code} matches: the token is burned and its clock is in step"
-                ),
-                Some(o) => println!(
-                    "verified    {code} matches at step offset {o:+}: burned; the token clock is about {} s off",
-                    o * i64::from(report.step_seconds)
-                ),
-                None => println!(
-                    "NOT VERIFIED {code} is not a code of this seed around now: burn again, or check the token was switched off and on"
-                ),
-            }
-        }
+    let pending = provisioner.prepare(status, plan, &options)?;
+    if !out.json {
+        eprint!("{}", status_text(pending.token()));
     }
-    Ok(match verified {
-        Some((_, None)) => ExitCode::FAILURE,
-        _ => ExitCode::SUCCESS,
+    let warnings: Vec<String> = pending.warnings().iter().map(ToString::to_string).collect();
+    for w in &warnings {
+        out.warn(w);
+    }
+    let asks = !args.yes && backend.virtual_token.is_none();
+    if asks && !confirm(&pending.question())? {
+        return Err(CliError::new(
+            "not_confirmed",
+            "not confirmed: nothing was written",
+        ));
+    }
+    let burned = pending.burn(&provisioner, backend.transport.as_mut())?;
+    let display = backend.display();
+    if !out.json {
+        print_report(&burned, display.as_deref());
+    }
+    let verification = match &args.verify {
+        None => None,
+        Some(code) => Some(burned.verify_now(&verify_code(code, display.as_deref())?)),
+    };
+    if out.json {
+        print_json(&burned, warnings, display, verification.as_ref());
+    } else if let Some(v) = &verification {
+        let tag = if v.holds_seed() {
+            "verified   "
+        } else {
+            "NOT VERIFIED"
+        };
+        println!("{tag} {}", v.explanation());
+    }
+    Ok(match verification {
+        Some(v) if !v.holds_seed() => Exit::NotVerified,
+        _ => Exit::Success,
     })
 }
 
-fn ask_code() -> Result<String, Box<dyn std::error::Error>> {
+fn print_json(
+    burned: &Burned,
+    warnings: Vec<String>,
+    display: Option<String>,
+    verification: Option<&Verification>,
+) {
+    let mut value = json!(burned.report());
+    value["warnings"] = json!(warnings);
+    if let Some(d) = display {
+        value["virtual_display"] = json!(d);
+    }
+    if let Some(v) = verification {
+        value["verify"] = json!(v);
+        value["verify"]["matched"] = json!(v.holds_seed());
+        value["verify"]["explanation"] = json!(v.explanation());
+    }
+    println!("{value}");
+}
+
+/// The code to verify: given, read off the virtual display, or typed.
+fn verify_code(given: &str, display: Option<&str>) -> Result<String, CliError> {
+    if !given.is_empty() {
+        return Ok(given.to_owned());
+    }
+    if let Some(d) = display {
+        return Ok(d.to_owned());
+    }
     if !std::io::stdin().is_terminal() {
-        return Err(
-            "--verify without a code needs a terminal: give the code, --verify 123456".into(),
-        );
+        return Err(CliError::usage(
+            "--verify without a code needs a terminal: give the code, --verify 123456",
+        ));
     }
     eprint!("Switch the token off and on, then type the code it shows: ");
-    std::io::stderr().flush()?;
+    let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::new("io", format!("reading the code: {e}")))?;
     Ok(line.trim().to_owned())
 }
 
-fn print_report(r: &BurnReport, display: Option<&str>) {
-    print!("{}", status_text(&r.token.status));
+fn confirm(question: &str) -> Result<bool, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(
+            "not a terminal, cannot ask for confirmation: add --yes",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::new("io", format!("reading the answer: {e}")))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+fn print_report(burned: &Burned, display: Option<&str>) {
+    let r = burned.report();
     if r.token.key_source == safeid::KeySource::User && r.token.status.model.is_none() {
-        println!(
-            "key         given with --key (model unknown: the key was a guess, and it was accepted)"
-        );
+        println!("key         given (model unknown: the key was a guess, and it was accepted)");
     }
     println!(
         "written     config (clock {}, {}, {} s step, display {} s), then seed ({} bytes)",
-        r.clock_set_to,
-        safeid::report::hmac_name(r.hmac),
+        if r.clock_synced {
+            format!(
+                "set to {}",
+                safeid::report::utc_date(u64::from(r.clock_set_to))
+            )
+        } else {
+            "kept".to_owned()
+        },
+        r.hmac,
         r.step_seconds,
         r.display_timeout_seconds,
         r.seed_bytes
@@ -406,32 +273,38 @@ fn print_report(r: &BurnReport, display: Option<&str>) {
     for c in &r.conversions {
         println!("conversion  {}", c.describe());
     }
-    println!("apdus       {}", r.apdus);
     println!();
+    // Computed now, so that "seconds left" is not stale.
+    let codes = burned.expected_now();
     println!("Switch the token off and on; its display must show one of:");
-    println!("  previous  {}", r.expected.previous);
+    println!("  previous  {}", codes.previous);
     println!(
         "  current   {}   ({} s left)",
-        r.expected.current, r.expected.seconds_left
+        codes.current, codes.seconds_left
     );
-    println!("  next      {}", r.expected.next);
+    println!("  next      {}", codes.next);
     if let Some(d) = display {
         println!("virtual token display: {d}");
     }
 }
 
-pub fn sync_clock(args: &SyncClockArgs, trace: bool) -> CliResult {
+pub fn sync_clock(args: &SyncClockArgs, out: Out) -> CliResult {
     let settings = ClockSettings {
-        hmac: args.algorithm.into(),
-        step: TimeStep::from_seconds(args.period).ok_or("--period must be 30 or 60")?,
+        hmac: args.algorithm,
+        step: TimeStep::from_seconds(args.period)
+            .ok_or_else(|| CliError::usage("--period must be 30 or 60"))?,
         display_timeout: DisplayTimeout::from_seconds(args.display_timeout)
-            .ok_or("--display-timeout must be 15, 30, 60 or 120")?,
+            .ok_or_else(|| CliError::usage("--display-timeout must be 15, 30, 60 or 120"))?,
     };
-    let mut backend = args.backend.open()?;
-    let status = session(&mut backend, &args.backend, args.key.as_deref(), trace)?
-        .sync_clock(&settings, args.erase_seed)?;
-    if args.json {
-        println!("{}", serde_json::to_string(&status)?);
+    let provisioner = args.backend.provisioner()?;
+    let mut backend = args.backend.open(out)?;
+    let status: TokenStatus =
+        provisioner.sync_clock(backend.transport.as_mut(), &settings, args.erase_seed)?;
+    if out.json {
+        let mut v = json!(status);
+        v["clock_set"] = json!(true);
+        v["seed_erased"] = json!(status.restricted);
+        println!("{v}");
     } else {
         print!("{}", status_text(&status));
         println!("clock set to the host's time");
@@ -439,5 +312,5 @@ pub fn sync_clock(args: &SyncClockArgs, trace: bool) -> CliResult {
             println!("the seed was erased (restricted model): burn a seed before use");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,47 +1,48 @@
 //! `safeid uri`: decode otpauth URIs.
 
 use std::io::BufRead;
-use std::process::ExitCode;
 
 use clap::Args;
 use safeid::otpauth::{self, Parsed};
 use serde_json::json;
 
-use super::CliResult;
-use super::output::{credential_json, credential_text};
+use crate::Out;
+use crate::error::{CliError, CliResult, Exit};
+use crate::output::{credential_json, credential_text};
 
 /// Decode otpauth:// and otpauth-migration:// URIs (Google Authenticator exports).
 ///
 /// Secrets are shown as <redacted> unless --reveal is given.
 #[derive(Debug, Args)]
 pub struct UriArgs {
-    /// URIs to decode; with none, one URI per line is read from standard input.
+    /// URIs to decode; with none (or `-`), one URI per line is read from standard input
+    /// (blank lines are reported as such, so output lines follow input lines).
     uris: Vec<String>,
-    /// Print one JSON object per credential (per input line on error: {"error": "..."}).
-    #[arg(long)]
-    json: bool,
     /// Show the secret (base32 and hex).
     #[arg(long)]
     reveal: bool,
 }
 
-pub fn run(args: &UriArgs) -> CliResult {
-    let inputs: Vec<String> = if args.uris.is_empty() {
-        std::io::stdin()
-            .lock()
-            .lines()
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
+pub fn run(args: &UriArgs, out: Out) -> CliResult {
+    let from_stdin = args.uris.is_empty() || args.uris == ["-"];
+    let inputs: Vec<String> = if from_stdin {
+        read_lines()?
     } else {
         args.uris.clone()
     };
     let mut failed = false;
     for (n, input) in inputs.iter().enumerate() {
+        if input.trim().is_empty() {
+            if out.json {
+                println!("{}", json!({"input": n + 1, "empty": true}));
+            } else {
+                println!("input {}: empty line", n + 1);
+            }
+            continue;
+        }
         match otpauth::parse_any(input) {
             Ok(Parsed::Single(cred)) => {
-                if args.json {
+                if out.json {
                     println!("{}", credential_json(&cred, args.reveal));
                 } else {
                     println!("input {}: otpauth URI", n + 1);
@@ -49,7 +50,7 @@ pub fn run(args: &UriArgs) -> CliResult {
                 }
             }
             Ok(Parsed::Migration(batch)) => {
-                if !args.json {
+                if !out.json {
                     println!(
                         "input {}: Google Authenticator export with {} account(s)",
                         n + 1,
@@ -57,7 +58,7 @@ pub fn run(args: &UriArgs) -> CliResult {
                     );
                 }
                 for (i, cred) in batch.credentials.iter().enumerate() {
-                    if args.json {
+                    if out.json {
                         println!("{}", credential_json(cred, args.reveal));
                     } else {
                         println!(" account {}:", i + 1);
@@ -67,17 +68,46 @@ pub fn run(args: &UriArgs) -> CliResult {
             }
             Err(e) => {
                 failed = true;
-                if args.json {
-                    println!("{}", json!({ "error": e.to_string() }));
+                if out.json {
+                    let err = CliError::from(e);
+                    let mut v = err.json();
+                    v["input"] = json!(n + 1);
+                    println!("{v}");
                 } else {
                     eprintln!("input {}: {e}", n + 1);
                 }
             }
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+/// One URI per line from standard input, each line at most 4096 bytes (longer lines are
+/// refused before they are kept whole in memory).
+fn read_lines() -> Result<Vec<String>, CliError> {
+    let limit = safeid::otpauth::MAX_URI_LEN + 2;
+    let mut lines = Vec::new();
+    let stdin = std::io::stdin();
+    let mut reader = stdin.lock();
+    loop {
+        let mut buf = Vec::new();
+        let n = std::io::Read::take(&mut reader, limit as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| CliError::new("io", format!("standard input: {e}")))?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        if buf.len() > limit && !buf.ends_with(b"\n") {
+            return Err(CliError::new(
+                "too_large",
+                format!(
+                    "line {} of standard input is longer than {} bytes, the most an otpauth URI may be",
+                    lines.len() + 1,
+                    safeid::otpauth::MAX_URI_LEN
+                ),
+            ));
+        }
+        let text = String::from_utf8_lossy(&buf);
+        lines.push(text.trim_end_matches(['\n', '\r']).to_owned());
+    }
 }

@@ -3,15 +3,15 @@
 use std::io::BufRead;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
-use safeid::sim::vpcd::{self, ServeOptions};
-use safeid::sim::{SystemClock, TokenSpec, VirtualToken};
+use safeid_sim::vpcd::{self, ServeOptions};
+use safeid_sim::{SystemClock, TokenSpec, VirtualToken};
 
-use super::CliResult;
+use crate::Out;
+use crate::error::{CliError, CliResult, Exit};
 
 /// Serve the virtual token on a vpcd virtual reader, so any PC/SC program (this one with
 /// --reader, or the vendor's) sees a token placed on "Virtual PCD 00 00".
@@ -54,7 +54,7 @@ pub struct VirtualTokenArgs {
     connect_timeout: u64,
 }
 
-pub fn run(args: &VirtualTokenArgs) -> CliResult {
+pub fn run(args: &VirtualTokenArgs, out: Out) -> CliResult {
     let mut spec = match &args.key {
         Some(hex) => {
             let compact: String = hex.chars().filter(|c| !c.is_ascii_whitespace()).collect();
@@ -62,7 +62,7 @@ pub fn run(args: &VirtualTokenArgs) -> CliResult {
                 .decode(compact.as_bytes())
                 .ok()
                 .and_then(|v| v.try_into().ok())
-                .ok_or("--key must be 32 hex digits")?;
+                .ok_or_else(|| CliError::usage("--key must be 32 hex digits"))?;
             TokenSpec::new(args.serial.clone(), bytes)
         }
         None => TokenSpec::token2(args.serial.clone()),
@@ -75,22 +75,38 @@ pub fn run(args: &VirtualTokenArgs) -> CliResult {
     spec.require_select = args.require_select;
 
     let addr: SocketAddr = (args.host.as_str(), args.port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or("the host does not resolve")?;
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| CliError::usage(format!("the host {} does not resolve", args.host)))?;
     let token = Arc::new(Mutex::new(VirtualToken::new(spec, Arc::new(SystemClock))));
     let options = ServeOptions {
         connect_deadline: Some(Duration::from_secs(args.connect_timeout)),
         ..ServeOptions::default()
     };
-    let handle = vpcd::serve(addr, Arc::clone(&token), options)?;
-    if handle.wait_connected(Duration::from_secs(args.connect_timeout)) {
-        eprintln!("virtual token {} is on the reader at {addr}", args.serial);
+    let vpcd_error = |e: vpcd::VpcdError| CliError::new("vpcd", format!("vpcd at {addr}: {e}"));
+    let handle = vpcd::serve(addr, Arc::clone(&token), options).map_err(vpcd_error)?;
+    if !handle.wait_connected(Duration::from_secs(args.connect_timeout)) {
+        let result = handle.stop();
+        return Err(match result {
+            Err(e) => vpcd_error(e),
+            Ok(()) => CliError::new(
+                "vpcd",
+                format!(
+                    "vpcd did not accept the connection at {addr} within {} s: is pcscd running with the vpcd driver?",
+                    args.connect_timeout
+                ),
+            ),
+        });
     }
+    out.note(format!(
+        "virtual token {} is on the reader at {addr}",
+        args.serial
+    ));
 
     let control = handle.control();
     for line in std::io::stdin().lock().lines() {
-        let line = line?;
+        let Ok(line) = line else { break };
         match line.trim() {
             "state" => println!("{}", handle.state().to_json().replace('\n', "")),
             "remove" => control.remove_card(),
@@ -106,8 +122,9 @@ pub fn run(args: &VirtualTokenArgs) -> CliResult {
     let state = handle.state();
     let result = handle.stop();
     if let Some(path) = &args.state_file {
-        safeid::export::write_atomic(path, state.to_json().as_bytes())?;
+        safeid::export::write_atomic(path, state.to_json().as_bytes())
+            .map_err(|e| crate::error::io_error(path, e))?;
     }
-    result?;
-    Ok(ExitCode::SUCCESS)
+    result.map_err(vpcd_error)?;
+    Ok(Exit::Success)
 }
