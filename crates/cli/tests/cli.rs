@@ -85,7 +85,13 @@ fn uri_reads_stdin_and_reports_each_bad_line() {
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["type"], "totp");
-    assert!(lines[1]["error"].as_str().unwrap().contains("steam"));
+    assert!(
+        lines[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("steam")
+    );
+    assert_eq!(lines[1]["error"]["kind"], "bad_uri");
     assert_eq!(lines[2]["type"], "hotp");
     assert_eq!(lines[2]["counter"], 7);
     assert!(!stdout(&out).contains("JBSWY3DP"));
