@@ -16,6 +16,7 @@ pub mod export;
 pub mod journal;
 pub mod keys;
 pub mod plan;
+pub mod probe;
 pub mod record;
 pub mod report;
 pub mod session;

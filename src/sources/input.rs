@@ -329,3 +329,52 @@ pub fn read_text_file(
         }),
     }
 }
+
+/// How [`watch_screens`] polls.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// Time between two captures.
+    pub interval: std::time::Duration,
+    /// Give up after this long (`None`: until cancelled).
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_millis(500),
+            timeout: Some(std::time::Duration::from_secs(120)),
+        }
+    }
+}
+
+/// Watches every monitor until a QR code appears, then returns what was found (once).
+/// `Ok(None)`: the timeout passed, or `cancelled` returned true (checked at least every
+/// interval). Any code counts (a code that is not a TOTP credential is returned too, so
+/// the caller can say what it is).
+pub fn watch_screens(
+    models: &ModelTable,
+    options: WatchOptions,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Option<Found>, SourceError> {
+    let start = std::time::Instant::now();
+    loop {
+        let found = read(SeedInput::Screen, models)?;
+        if !found.scanned.is_empty() {
+            return Ok(Some(found));
+        }
+        let expired = options.timeout.is_some_and(|t| start.elapsed() >= t);
+        if expired || cancelled() {
+            return Ok(None);
+        }
+        let mut slept = std::time::Duration::ZERO;
+        while slept < options.interval {
+            let step = (options.interval - slept).min(std::time::Duration::from_millis(100));
+            std::thread::sleep(step);
+            slept += step;
+            if cancelled() {
+                return Ok(None);
+            }
+        }
+    }
+}

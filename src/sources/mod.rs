@@ -20,7 +20,10 @@ use safeid_otpauth::{Credential, ParseError, Parsed};
 use safeid_secret::SecretBytes;
 use thiserror::Error;
 
-pub use input::{Found, Origin, Scanned, Secret, SeedInput, from_seed_file, read, read_text_file};
+pub use input::{
+    Found, Origin, Scanned, Secret, SeedInput, WatchOptions, from_seed_file, read, read_text_file,
+    watch_screens,
+};
 
 pub use crate::plan::MAX_SEED_BYTES;
 pub use entra_csv::ENTRA_COLUMNS;
