@@ -4,7 +4,6 @@
 //! `cargo run --example scan_qr [IMAGE]` (without an image: one is generated first)
 #![forbid(unsafe_code)]
 
-use safeid::content;
 use safeid::proto::ModelTable;
 use safeid::sources::{self, SeedInput};
 
@@ -23,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let found = sources::read(SeedInput::QrFile(path), &ModelTable::builtin())?;
     for code in &found.scanned {
         println!("{}: {}", code.source, code.content.describe());
-        println!("  {}", content::redact(code.text.expose()));
+        println!("  {}", code.content.redacted(code.text.expose()));
     }
     println!("{} burnable secret(s)", found.secrets.len());
     if found.secrets.is_empty() {

@@ -129,24 +129,48 @@ pub fn label(c: &Credential) -> String {
     }
 }
 
-/// The text with its secret parts replaced by `<redacted>`: the `secret` parameter of an
-/// otpauth URI and the `data` of a migration export. Other texts are returned as they are.
-pub fn redact(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    if !lower.trim_start().starts_with("otpauth") {
-        return text.to_owned();
+/// The text with its secret parts replaced by `<redacted>`, decided by what the parser
+/// understood rather than by how the text spells it ([`Content::redacted`]).
+pub fn redact(text: &str, models: &ModelTable) -> String {
+    Content::classify(text, models).redacted(text)
+}
+
+impl Content {
+    /// `text` (the decoded code this content was classified from) as it may be shown
+    /// without `--reveal`: a credential in its canonical form with the secret replaced,
+    /// an export without its payload, a push enrolment or passkey code without its code, a
+    /// web address without path and query, and any other text not at all (it could be a
+    /// bare secret). Only a token's serial number is shown as it is.
+    pub fn redacted(&self, text: &str) -> String {
+        let t = text.trim();
+        match self {
+            Content::Credential(c) => redacted_uri(c),
+            Content::Migration(_) => "otpauth-migration://offline?data=<redacted>".into(),
+            Content::BrokenOtpauth(_) => {
+                let scheme = t.split_once("://").map_or("otpauth", |(s, _)| s);
+                format!("{}://<redacted>", scheme.to_ascii_lowercase())
+            }
+            Content::MicrosoftPush => "phonefactor://<redacted>".into(),
+            Content::FidoPasskey => "FIDO:/<redacted>".into(),
+            Content::Url(host) => {
+                let scheme = t.split_once("://").map_or("https", |(s, _)| s);
+                format!("{}://{host}/<redacted>", scheme.to_ascii_lowercase())
+            }
+            Content::TokenSerial { serial, .. } => serial.clone(),
+            Content::Text => format!("<redacted: {} characters>", t.chars().count()),
+        }
     }
-    let Some((head, query)) = text.split_once('?') else {
-        return text.to_owned();
-    };
-    let parts: Vec<String> = query
-        .split('&')
-        .map(|p| match p.split_once('=') {
-            Some((k, _)) if k == "secret" || k == "data" => format!("{k}=<redacted>"),
-            _ => p.to_owned(),
-        })
-        .collect();
-    format!("{head}?{}", parts.join("&"))
+}
+
+/// The canonical URI of `c` with `secret=<redacted>`: built from the parsed parameters, so
+/// no spelling of the original (percent-encoded keys, repeated parameters) survives.
+fn redacted_uri(c: &Credential) -> String {
+    let mut shown = c.clone();
+    // The canonical form of a one-byte zero secret ("AA") is replaced below; the real
+    // secret never enters the string.
+    shown.secret = safeid_secret::SecretBytes::from_slice(&[0]);
+    let uri = shown.to_uri();
+    uri.expose().replacen("?secret=AA", "?secret=<redacted>", 1)
 }
 
 /// Picks one credential among those found. `choice` is a 1-based index or a part of
@@ -247,14 +271,23 @@ mod tests {
             let d = classify(t).describe();
             assert!(!d.contains("JBSWY3DP"), "{d}");
         }
+        let m = ModelTable::builtin();
         assert_eq!(
-            redact("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&issuer=A"),
-            "otpauth://totp/A:b?secret=<redacted>&issuer=A"
+            redact("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&issuer=A", &m),
+            // The canonical form (docs/otpauth.md rule 10) with the secret replaced.
+            "otpauth://totp/A:b?secret=<redacted>&issuer=A&algorithm=SHA1&digits=6&period=30"
         );
         assert_eq!(
-            redact("otpauth-migration://offline?data=CjEKFA"),
-            "otpauth-migration://offline?data=<redacted>"
+            // Not a valid export: nothing after the scheme is shown.
+            redact("otpauth-migration://offline?data=CjEKFA", &m),
+            "otpauth-migration://<redacted>"
         );
+        // Spellings the raw-key-name redaction missed: the parser reads them as the secret.
+        let spelled = redact("otpauth://totp/A:b?%73ecret=JBSWY3DPEHPK3PXP&issuer=A", &m);
+        assert!(!spelled.contains("JBSWY3DP"), "{spelled}");
+        let push = redact("phonefactor://activate_account?code=123456789&url=x", &m);
+        assert!(!push.contains("123456789"), "{push}");
+        assert_eq!(redact("JBSWY3DPEHPK3PXP", &m), "<redacted: 16 characters>");
     }
 
     #[test]
@@ -268,5 +301,106 @@ mod tests {
         assert!(pick(&both, Some("3")).is_err());
         assert!(pick(&both, Some("b")).unwrap_err().contains("several"));
         assert_eq!(pick(std::slice::from_ref(&a), None).unwrap(), a);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod props {
+    use proptest::prelude::*;
+    use safeid_otpauth::{Algorithm, Credential, Kind};
+    use safeid_secret::SecretBytes;
+
+    use super::*;
+
+    fn credential() -> impl Strategy<Value = Credential> {
+        (
+            proptest::collection::vec(any::<u8>(), 10..64),
+            "[A-Za-z0-9 ._@-]{1,20}",
+            proptest::option::of("[A-Za-z0-9 .-]{1,12}"),
+            prop_oneof![
+                Just(Algorithm::Sha1),
+                Just(Algorithm::Sha256),
+                Just(Algorithm::Sha512)
+            ],
+            6u8..=8,
+            1u64..=120,
+        )
+            .prop_map(
+                |(secret, account, issuer, algorithm, digits, period)| Credential {
+                    kind: Kind::Totp { period },
+                    issuer: issuer
+                        .map(|i| i.trim().to_owned())
+                        .filter(|i| !i.is_empty()),
+                    account: account.trim_start().to_owned() + "x",
+                    secret: SecretBytes::new(secret),
+                    algorithm,
+                    digits,
+                },
+            )
+    }
+
+    /// Percent-encodes the characters of `text` where `mask` says so (any case of hex),
+    /// leaving the `?`, `&` and `=` that structure the URI alone.
+    fn respell(text: &str, mask: &[u8]) -> String {
+        let query_at = text.find('?').unwrap_or(text.len());
+        let mut out = String::new();
+        for (i, ch) in text.char_indices() {
+            let m = mask.get(i % mask.len().max(1)).copied().unwrap_or(0);
+            let structural = matches!(ch, '?' | '&' | '=' | ':' | '/') || i < query_at.min(10);
+            if !structural && ch.is_ascii_alphanumeric() && m % 3 == 0 {
+                if m % 2 == 0 {
+                    out.push_str(&format!("%{:02X}", ch as u32));
+                } else {
+                    out.push_str(&format!("%{:02x}", ch as u32));
+                }
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    }
+
+    fn spellings(secret: &[u8]) -> Vec<String> {
+        use base64::Engine as _;
+        let b32 = safeid_otpauth::encode_base32(secret);
+        vec![
+            b32.clone(),
+            b32.to_ascii_lowercase(),
+            data_encoding::HEXUPPER.encode(secret),
+            data_encoding::HEXLOWER.encode(secret),
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        ]
+    }
+
+    proptest! {
+        /// For any credential and any percent-encoding of its URI, what `scan` prints
+        /// without `--reveal` (the redacted text and the description) never holds the
+        /// secret in base32, hex or base64.
+        #[test]
+        fn no_spelling_of_a_uri_leaks_its_secret(
+            cred in credential(),
+            mask in proptest::collection::vec(any::<u8>(), 1..64),
+        ) {
+            let models = ModelTable::builtin();
+            let uri = respell(cred.to_uri().expose(), &mask);
+            let content = Content::classify(&uri, &models);
+            let shown = format!("{}\n{}", content.redacted(&uri), content.describe());
+            for s in spellings(cred.secret.expose()) {
+                prop_assert!(!shown.contains(&s), "{shown} holds {s}");
+            }
+        }
+
+        /// A push enrolment's code and a bare text are never shown.
+        #[test]
+        fn push_codes_and_bare_texts_stay_hidden(code in "[A-Za-z]{2}[A-Za-z0-9]{10,38}") {
+            let models = ModelTable::builtin();
+            for text in [format!("phonefactor://activate_account?code={code}&url=https://x"), code.clone()] {
+                let content = Content::classify(&text, &models);
+                let shown = format!("{}\n{}", content.redacted(&text), content.describe());
+                prop_assert!(!shown.contains(&code), "{shown}");
+            }
+        }
     }
 }

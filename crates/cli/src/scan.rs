@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use safeid::content::{self, Content};
+use safeid::content::Content;
 use safeid::sources::{self, Found, SeedInput, SourceError};
 use serde_json::json;
 
@@ -61,7 +61,7 @@ fn print_found(
         let text = if args.reveal {
             s.text.expose().to_owned()
         } else {
-            content::redact(s.text.expose())
+            s.content.redacted(s.text.expose())
         };
         if out.json {
             let mut v = json!({
