@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 use safeid::otpauth::Credential;
 use safeid::proto::{AccessKey, DisplayTimeout, HmacAlgorithm, ModelTable, TimeStep};
 use safeid::secret::SecretBytes;
-use safeid::sim::{Faults, ManualClock, SimTransport, TokenSpec, VirtualToken};
 use safeid::transport::Transport;
 use safeid::{
-    BurnPlan, ClockSettings, Conversion, Outcome, PlanError, PlanOptions, Session, SessionError,
-    Stage,
+    Acceptance, BurnPlan, ClockSettings, Conversion, Outcome, PlanError, PlanOptions, Session,
+    SessionError, Stage,
 };
+use safeid_sim::{Faults, ManualClock, SimTransport, TokenSpec, VirtualToken};
 
 /// 2027-01-15T08:00:05Z: after the build date, inside a 30 s step.
 const T0: u64 = 1_800_000_005;
@@ -42,8 +42,16 @@ fn rig(spec: TokenSpec, faults: Faults) -> Rig {
 }
 
 fn session<'a>(transport: &'a mut dyn Transport, clock: &ManualClock) -> Session<'a> {
-    let c = clock.clone();
-    Session::new(transport).with_clock(Arc::new(move || safeid::sim::Clock::now(&c)))
+    Session::new(transport).with_clock(Arc::new(clock.clone()))
+}
+
+/// Options for a raw seed: SHA-1, 30 s (what the old positional arguments said).
+fn sha1_30() -> PlanOptions {
+    PlanOptions {
+        algorithm: Some(HmacAlgorithm::Sha1),
+        period: Some(30),
+        ..PlanOptions::default()
+    }
 }
 
 fn uri_plan(uri: &str) -> BurnPlan {
@@ -227,17 +235,10 @@ fn plans_the_token_cannot_honour_are_refused_naming_the_parameter() {
         );
     }
     let long = SecretBytes::from(vec![7u8; 70]);
-    let err =
-        BurnPlan::from_seed(&long, HmacAlgorithm::Sha1, 30, &PlanOptions::default()).unwrap_err();
+    let err = BurnPlan::from_seed(&long, &sha1_30()).unwrap_err();
     assert_eq!(err, PlanError::SeedTooLong(70));
     let exactly_block = SecretBytes::from(vec![7u8; 64]);
-    let err = BurnPlan::from_seed(
-        &exactly_block,
-        HmacAlgorithm::Sha1,
-        30,
-        &PlanOptions::default(),
-    )
-    .unwrap_err();
+    let err = BurnPlan::from_seed(&exactly_block, &sha1_30()).unwrap_err();
     assert_eq!(err, PlanError::SeedOneBlock);
 }
 
@@ -248,7 +249,8 @@ fn accepted_conversions_are_listed_and_keep_codes() {
         Credential::parse("otpauth://totp/X:a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=8")
             .unwrap();
     let mut opts = PlanOptions::default();
-    opts.accept.insert(Conversion::SixDigits);
+    opts.accept
+        .insert(Acceptance::Conversion(Conversion::SixDigits));
     let plan = BurnPlan::from_credential(&cred, &opts).unwrap();
     assert_eq!(plan.conversions(), &[Conversion::SixDigits]);
     // RFC 6238: SHA-1 at T=59 -> 94287082 (8 digits); the token shows 287082.
@@ -256,9 +258,10 @@ fn accepted_conversions_are_listed_and_keep_codes() {
 
     // A 70-byte seed hashed (RFC 2104): HMAC with the long key and with SHA-1(key) agree.
     let long = SecretBytes::from((0u8..70).collect::<Vec<_>>());
-    let mut opts = PlanOptions::default();
-    opts.accept.insert(Conversion::HashLongSeed);
-    let plan = BurnPlan::from_seed(&long, HmacAlgorithm::Sha1, 30, &opts).unwrap();
+    let mut opts = sha1_30();
+    opts.accept
+        .insert(Acceptance::Conversion(Conversion::HashLongSeed));
+    let plan = BurnPlan::from_seed(&long, &opts).unwrap();
     assert_eq!(plan.seed().len(), 20);
     let direct =
         safeid::totp::Totp::new(long.expose(), safeid::totp::Algorithm::Sha1, 6, 30).unwrap();
@@ -349,7 +352,7 @@ fn without_clock_sync_the_token_keeps_its_own_time() {
 fn implausible_host_clock_is_refused_before_any_apdu() {
     let mut r = rig(TokenSpec::token2("8659612000001"), Faults::default());
     let err = Session::new(&mut r.transport)
-        .with_clock(Arc::new(safeid::clock::FixedClock(946_684_800)))
+        .with_clock(Arc::new(ManualClock::new(946_684_800)))
         .burn(&uri_plan(URI))
         .unwrap_err();
     assert!(matches!(err, SessionError::HostClockWrong { .. }), "{err}");
@@ -391,13 +394,8 @@ fn card_dropped_at_every_apdu() {
                 };
                 let mut r = rig(TokenSpec::token2(serial), Faults::default());
                 // An earlier seed, to see whether it survives.
-                let earlier = BurnPlan::from_seed(
-                    &SecretBytes::from(vec![0xAB; 20]),
-                    HmacAlgorithm::Sha1,
-                    30,
-                    &PlanOptions::default(),
-                )
-                .unwrap();
+                let earlier =
+                    BurnPlan::from_seed(&SecretBytes::from(vec![0xAB; 20]), &sha1_30()).unwrap();
                 session(&mut r.transport, &r.clock).burn(&earlier).unwrap();
                 let mut faulty = SimTransport::with_faults(Arc::clone(&r.token), faults);
                 let err = session(&mut faulty, &r.clock)

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use safeid::clock::FixedClock;
+use safeid::clock::ManualClock;
 use safeid::proto::{AccessKey, HmacAlgorithm};
 use safeid::secret::SecretBytes;
 use safeid::transport::TransportError;
@@ -81,16 +81,12 @@ fn burn_vectors() -> Burn {
 
 fn plan(seed: &[u8]) -> BurnPlan {
     let opts = PlanOptions {
+        algorithm: Some(HmacAlgorithm::Sha256),
+        period: Some(30),
         display_timeout: Some(30),
         ..PlanOptions::default()
     };
-    BurnPlan::from_seed(
-        &SecretBytes::from_slice(seed),
-        HmacAlgorithm::Sha256,
-        30,
-        &opts,
-    )
-    .unwrap()
+    BurnPlan::from_seed(&SecretBytes::from_slice(seed), &opts).unwrap()
 }
 
 #[test]
@@ -104,7 +100,7 @@ fn full_burn_is_byte_exact() {
         Exchange::ok(b.seed_apdu.as_str(), "9000").label("write seed"),
     ]);
     let report = Session::new(&mut mock)
-        .with_clock(Arc::new(FixedClock(b.time)))
+        .with_clock(Arc::new(ManualClock::new(b.time)))
         .burn(&plan(&b.seed))
         .unwrap();
     mock.finish();
@@ -128,7 +124,7 @@ fn refused_key_stops_after_one_authenticate() {
         Exchange::ok(b.auth_apdu.as_str(), "6983"),
     ]);
     let err = Session::new(&mut mock)
-        .with_clock(Arc::new(FixedClock(b.time)))
+        .with_clock(Arc::new(ManualClock::new(b.time)))
         .burn(&plan(&b.seed))
         .unwrap_err();
     mock.finish();
@@ -145,7 +141,7 @@ fn unknown_model_without_key_sends_nothing_secure() {
         info["response"].as_str().unwrap(),
     )]);
     let err = Session::new(&mut mock)
-        .with_clock(Arc::new(FixedClock(2_000_000_000)))
+        .with_clock(Arc::new(ManualClock::new(2_000_000_000)))
         .burn(&plan(&[0x11; 20]))
         .unwrap_err();
     mock.finish();
@@ -170,7 +166,7 @@ fn user_key_is_used_for_an_unknown_model() {
     let key = AccessKey::from_hex("c4b771095f16b197a1edf8423a513cd1").unwrap();
     let err = Session::new(&mut mock)
         .with_key(key)
-        .with_clock(Arc::new(FixedClock(2_000_000_000)))
+        .with_clock(Arc::new(ManualClock::new(2_000_000_000)))
         .burn(&plan(&[0x11; 20]))
         .unwrap_err();
     mock.finish();
@@ -186,7 +182,7 @@ fn select_fallback_only_after_instruction_not_supported() {
         Exchange::ok(GET_INFO, b.info_reply.as_str()),
     ]);
     let status = Session::new(&mut mock)
-        .with_clock(Arc::new(FixedClock(1_700_000_000)))
+        .with_clock(Arc::new(ManualClock::new(1_700_000_000)))
         .info()
         .unwrap();
     mock.finish();
@@ -205,7 +201,7 @@ fn card_removed_before_seed_says_the_token_is_blank() {
         Exchange::fail(b.seed_apdu.as_str(), TransportError::CardRemoved),
     ]);
     let err = Session::new(&mut mock)
-        .with_clock(Arc::new(FixedClock(b.time)))
+        .with_clock(Arc::new(ManualClock::new(b.time)))
         .burn(&plan(&b.seed))
         .unwrap_err();
     mock.finish();

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use safeid::export::{self, ExportOptions, Format, GraphShape};
-use safeid::record::{HashFunction, TokenSeed};
+use safeid::record::{HmacAlgorithm, TokenSeed};
 use safeid::secret::SecretBytes;
 use safeid::sources::{SecretEncoding, SeedFileOptions};
 
@@ -12,7 +12,7 @@ fn record() -> impl Strategy<Value = TokenSeed> {
     (
         "[0-9A-Z][0-9A-Za-z_-]{0,15}",
         proptest::collection::vec(any::<u8>(), 1..=63),
-        prop_oneof![Just(HashFunction::Sha1), Just(HashFunction::Sha256)],
+        prop_oneof![Just(HmacAlgorithm::Sha1), Just(HmacAlgorithm::Sha256)],
         prop_oneof![Just(30u32), Just(60u32)],
         proptest::option::of("[ -~]{1,20}"),
         proptest::option::of("[a-z]{1,8}@example\\.com"),
@@ -44,7 +44,7 @@ fn sha1_only(v: &[TokenSeed]) -> Vec<TokenSeed> {
     v.iter()
         .cloned()
         .map(|mut r| {
-            r.hash = HashFunction::Sha1;
+            r.hash = HmacAlgorithm::Sha1;
             r
         })
         .collect()
@@ -236,5 +236,5 @@ fn pskc_reader_takes_prefixed_namespaces_and_foreign_elements() {
         (v[0].serial.as_str(), v[0].secret.expose()),
         ("42", &b"12345678901234567890"[..])
     );
-    assert_eq!((v[0].period, v[0].hash), (30, HashFunction::Sha1));
+    assert_eq!((v[0].period, v[0].hash), (30, HmacAlgorithm::Sha1));
 }

@@ -2,7 +2,7 @@
 //! Expected bytes are RFC test vectors (RFC 4226 seed, RFC 4648 `foobar`).
 #![allow(clippy::unwrap_used)]
 
-use safeid::record::HashFunction;
+use safeid::record::HmacAlgorithm;
 use safeid::sources::{
     ProblemKind, SecretEncoding, SecretTextError, SeedFile, SeedFileLayout, SeedFileOptions,
 };
@@ -105,14 +105,14 @@ fn entra_with_upn_bom_and_crlf() {
 fn entra_without_upn_and_empty_interval_uses_the_default() {
     let options = SeedFileOptions {
         period: 60,
-        hash: HashFunction::Sha256,
+        hash: HmacAlgorithm::Sha256,
         ..SeedFileOptions::default()
     };
     let file = SeedFile::parse_with(&golden("entra_no_upn.csv"), &options).unwrap();
     assert_eq!(file.layout(), SeedFileLayout::Entra { upn: false });
     assert_eq!(file.seed_for("8659612000001").unwrap().period, 30);
     let b = file.seed_for("8659622000002").unwrap();
-    assert_eq!((b.period, b.hash), (60, HashFunction::Sha256));
+    assert_eq!((b.period, b.hash), (60, HmacAlgorithm::Sha256));
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! `Zm9vYmFy`), and the 32-byte `1234...9012` is the RFC 6238 SHA-256 seed.
 #![allow(dead_code)]
 
-use safeid::record::{HashFunction, TokenSeed};
+use safeid::record::{HmacAlgorithm, TokenSeed};
 use safeid::secret::SecretBytes;
 
 /// SHA-1, 30 s, with a user.
@@ -36,7 +36,7 @@ pub fn c() -> TokenSeed {
         SecretBytes::from(b"12345678901234567890123456789012".to_vec()),
     )
     .with_model("Token2", "miniOTP-2-i");
-    r.hash = HashFunction::Sha256;
+    r.hash = HmacAlgorithm::Sha256;
     r.display_name = Some("Lab token <3 & \"co\"".into());
     r
 }
