@@ -6,7 +6,7 @@ use std::sync::Arc;
 use safeid_proto::{
     self as proto, AccessKey, Command, Info, Model, ModelTable, ProtoError, StatusWord, TokenConfig,
 };
-use safeid_transport::{Transaction, Transport, TransportError};
+use safeid_transport::{Resend, Transaction, Transport, TransportError};
 use serde::Serialize;
 
 use crate::clock::{self, HostClock};
@@ -179,18 +179,20 @@ impl<'t> Session<'t> {
             hmac: plan.hmac(),
             step: plan.step(),
         };
-        link.secure(proto::write_config(&key, &config), "write config")
-            .map_err(|e| {
-                written.config = outcome_of(&e);
-                interrupted(Stage::WriteConfig, written, e)
-            })?;
+        let command = proto::write_config(&key, &config)
+            .map_err(|e| interrupted(Stage::WriteConfig, written, e.into()))?;
+        link.secure(command, "write config").map_err(|e| {
+            written.config = outcome_of(&e);
+            interrupted(Stage::WriteConfig, written, e)
+        })?;
         written.config = Outcome::Written;
 
-        link.secure(proto::write_seed(&key, plan.seed()), "write seed")
-            .map_err(|e| {
-                written.seed = outcome_of(&e);
-                interrupted(Stage::WriteSeed, written, e)
-            })?;
+        let command = proto::write_seed(&key, plan.seed())
+            .map_err(|e| interrupted(Stage::WriteSeed, written, e.into()))?;
+        link.secure(command, "write seed").map_err(|e| {
+            written.seed = outcome_of(&e);
+            interrupted(Stage::WriteSeed, written, e)
+        })?;
         drop(link);
 
         // The codes the display shows follow the token's clock, which is the host's
@@ -246,11 +248,12 @@ impl<'t> Session<'t> {
             hmac: settings.hmac,
             step: settings.step,
         };
-        link.secure(proto::write_config(&key, &config), "write config")
-            .map_err(|e| {
-                written.config = outcome_of(&e);
-                interrupted(Stage::WriteConfig, written, e)
-            })?;
+        let command = proto::write_config(&key, &config)
+            .map_err(|e| interrupted(Stage::WriteConfig, written, e.into()))?;
+        link.secure(command, "write config").map_err(|e| {
+            written.config = outcome_of(&e);
+            interrupted(Stage::WriteConfig, written, e)
+        })?;
         Ok(status(&info, model, now))
     }
 }
@@ -304,7 +307,8 @@ fn outcome_of(err: &SessionError) -> Outcome {
             | TransportError::Timeout { .. }
             | TransportError::CardReset
             | TransportError::Backend(_)
-            | TransportError::Continuation(_),
+            | TransportError::Continuation(_)
+            | TransportError::NotResent { .. },
         ) => Outcome::Uncertain,
         SessionError::Protocol(ProtoError::MalformedReply { .. }) => Outcome::Uncertain,
         _ => Outcome::NotWritten,
@@ -347,7 +351,14 @@ impl<'a> Link<'a> {
             sink(&format!("> {}", command.redacted()));
         }
         *self.apdus += 1;
-        let result = safeid_transport::transmit(self.tx.as_mut(), command.as_bytes());
+        let resend = if command.may_resend() {
+            Resend::Allowed
+        } else {
+            Resend::Never {
+                command: command.name(),
+            }
+        };
+        let result = safeid_transport::transmit(self.tx.as_mut(), command.as_bytes(), resend);
         let response = match result {
             Ok(r) => r,
             Err(e) => {
@@ -394,7 +405,7 @@ impl<'a> Link<'a> {
     fn authenticate(&mut self, key: &AccessKey) -> Result<(), SessionError> {
         let reply = self.exchange(&proto::get_challenge())?;
         let challenge = proto::parse_challenge(&reply)?;
-        let reply = self.exchange(&proto::authenticate(key, &challenge))?;
+        let reply = self.exchange(&proto::authenticate(key, &challenge)?)?;
         match proto::parse_status("authenticate", &reply) {
             Err(ProtoError::Status {
                 sw: StatusWord::SecurityStatusNotSatisfied,

@@ -1,12 +1,32 @@
 //! Choosing where the token is: the built-in virtual token (`--sim`) or a PC/SC reader.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use safeid::proto::ModelTable;
+use safeid::proto::{MAX_MODEL_TABLE_BYTES, ModelFormat, ModelTable};
+use safeid::secret::SecretString;
 use safeid::sim::{SimTransport, SystemClock, TokenSpec, VirtualToken};
 use safeid::transport::Transport;
+
+/// Reads a `--models` file: the format by its extension, at most
+/// [`MAX_MODEL_TABLE_BYTES`] (+1, so that the parser reports the size), and the keys of
+/// `key_env` rows from the process environment.
+pub fn load_model_file(path: &Path) -> Result<ModelTable, Box<dyn std::error::Error>> {
+    let format = ModelFormat::from_path(path)?;
+    let cannot_read =
+        |e: std::io::Error| format!("cannot read model table {}: {e}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot_read)?
+        .take(MAX_MODEL_TABLE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    let mut table = ModelTable::parse(&bytes, format)?;
+    table.resolve_keys(|name| std::env::var(name).ok().map(SecretString::from))?;
+    Ok(table)
+}
 
 /// Where the token is.
 #[derive(Debug, Args)]
@@ -58,7 +78,7 @@ impl BackendArgs {
     pub fn model_table(&self) -> Result<ModelTable, Box<dyn std::error::Error>> {
         let mut table = ModelTable::builtin();
         if let Some(path) = &self.models {
-            table.extend(ModelTable::load(path)?);
+            table.extend(load_model_file(path)?);
         }
         Ok(table)
     }

@@ -311,7 +311,7 @@ pub fn batch(args: &BatchArgs) -> CliResult {
     }
     let mut models = safeid::proto::ModelTable::builtin();
     if let Some(p) = &args.models {
-        models.extend(safeid::proto::ModelTable::load(p)?);
+        models.extend(super::backend::load_model_file(p)?);
     }
     let options = BatchOptions {
         models: Some(models),

@@ -79,16 +79,20 @@ impl fmt::Debug for AccessKey {
     }
 }
 
-/// A TOTP seed as the token takes it: 1 to 63 raw bytes (docs/protocol.md section 3, write
+/// The longest seed the tokens store, in bytes (docs/protocol.md section 3, write seed):
+/// the one constant for it in the workspace ([`Seed::MAX_LEN`] is the same value).
+pub const MAX_SEED_BYTES: usize = 63;
+
+/// A TOTP seed as the token takes it: 1 to [`MAX_SEED_BYTES`] raw bytes (docs/protocol.md section 3, write
 /// seed). Prints as `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Seed(SecretBytes);
 
 impl Seed {
-    /// The longest seed the token accepts.
-    pub const MAX_LEN: usize = 63;
+    /// The longest seed the token accepts: [`MAX_SEED_BYTES`].
+    pub const MAX_LEN: usize = MAX_SEED_BYTES;
 
-    /// Checks the length (1..=63 bytes).
+    /// Checks the length (1 to [`MAX_SEED_BYTES`] bytes).
     pub fn new(bytes: SecretBytes) -> Result<Self, ProtoError> {
         match bytes.len() {
             1..=Self::MAX_LEN => Ok(Self(bytes)),
