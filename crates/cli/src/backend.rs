@@ -17,13 +17,18 @@ pub fn load_model_file(path: &Path) -> Result<ModelTable, Box<dyn std::error::Er
     let format = ModelFormat::from_path(path)?;
     let cannot_read =
         |e: std::io::Error| format!("cannot read model table {}: {e}", path.display());
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(cannot_read)?
-        .take(MAX_MODEL_TABLE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot_read)?;
-    let mut table = ModelTable::parse(&bytes, format)?;
+    let limit = MAX_MODEL_TABLE_BYTES + 1;
+    // The file may hold access keys: one buffer of the largest size read (so that no
+    // reallocation leaves a copy behind), wiped after parsing.
+    let mut bytes = Vec::with_capacity(limit);
+    let read =
+        std::fs::File::open(path).and_then(|file| file.take(limit as u64).read_to_end(&mut bytes));
+    let parsed: Result<ModelTable, Box<dyn std::error::Error>> = match read {
+        Ok(_) => ModelTable::parse(&bytes, format).map_err(Into::into),
+        Err(e) => Err(cannot_read(e).into()),
+    };
+    safeid::secret::wipe(&mut bytes);
+    let mut table = parsed?;
     table.resolve_keys(|name| std::env::var(name).ok().map(SecretString::from))?;
     Ok(table)
 }

@@ -70,7 +70,7 @@ pub enum ProtoError {
 pub enum ModelTableError {
     /// The input is longer than [`MAX_MODEL_TABLE_BYTES`](crate::model::MAX_MODEL_TABLE_BYTES);
     /// refused before parsing.
-    #[error("model table too large: {len} bytes, the limit is {max} bytes")]
+    #[error("model table too large: more than the limit of {max} bytes")]
     TooLarge {
         /// The length given (a caller that reads at most `max + 1` bytes passes `max + 1`).
         len: usize,

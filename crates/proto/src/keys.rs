@@ -4,6 +4,7 @@
 use std::fmt;
 
 use safeid_secret::{SecretBytes, wipe};
+use zeroize::Zeroizing;
 
 use crate::error::ProtoError;
 
@@ -28,10 +29,11 @@ impl AccessKey {
     /// Reads 32 hex digits, in either letter case; spaces, tabs and newlines between them
     /// are ignored. The error never repeats the text.
     pub fn from_hex(text: &str) -> Result<Self, ProtoError> {
-        let mut digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        let result = Self::from_hex_digits(&digits);
-        wipe(&mut digits);
-        result
+        // Allocated once at its largest size: a collecting Vec that grows would free
+        // partial copies of the key without wiping them.
+        let mut digits = Zeroizing::new(Vec::with_capacity(text.len()));
+        digits.extend(text.bytes().filter(|b| !b.is_ascii_whitespace()));
+        Self::from_hex_digits(&digits)
     }
 
     fn from_hex_digits(digits: &[u8]) -> Result<Self, ProtoError> {
