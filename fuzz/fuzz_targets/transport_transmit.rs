@@ -6,8 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use safeid_transport::{
-    MAX_GET_RESPONSE, MAX_WRONG_LENGTH, Resend, Transaction, TransportError, command_case,
-    transmit,
+    MAX_GET_RESPONSE, MAX_WRONG_LENGTH, Resend, Transaction, TransportError, command_case, transmit,
 };
 
 #[derive(arbitrary::Arbitrary, Debug)]
