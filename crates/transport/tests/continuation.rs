@@ -276,7 +276,11 @@ fn wrong_le_to_a_secure_command_is_an_error_and_nothing_is_re_sent() {
             &command,
             Resend::Never { command: name },
         );
-        assert_eq!(sent, std::slice::from_ref(&command), "{name}: sent exactly once");
+        assert_eq!(
+            sent,
+            std::slice::from_ref(&command),
+            "{name}: sent exactly once"
+        );
         let err = result.unwrap_err();
         assert_eq!(
             err,
