@@ -8,7 +8,7 @@
 //! report can be attached to a support request as it is.
 
 use safeid_proto::{self as proto, ModelTable, StatusWord};
-use safeid_transport::Transport;
+use safeid_transport::{Resend, Transport};
 use serde::Serialize;
 
 use crate::error::SessionError;
@@ -73,7 +73,8 @@ pub fn probe(
     };
     let mut tx = transport.begin()?;
     let mut send = |command: proto::Command, report: &mut ProbeReport| {
-        let reply = safeid_transport::transmit(tx.as_mut(), command.as_bytes());
+        // get info and SELECT change nothing: re-sending them with another Le is harmless.
+        let reply = safeid_transport::transmit(tx.as_mut(), command.as_bytes(), Resend::Allowed);
         report.exchanges.push(ProbeExchange {
             command: command.name(),
             sent: safeid_transport::hex(command.as_bytes()),

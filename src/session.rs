@@ -11,7 +11,7 @@ use std::sync::Arc;
 use safeid_proto::{
     self as proto, AccessKey, Command, Info, Model, ModelTable, ProtoError, StatusWord, TokenConfig,
 };
-use safeid_transport::{Transaction, Transport, TransportError};
+use safeid_transport::{Resend, Transaction, Transport, TransportError};
 
 use crate::clock::{self, Clock};
 use crate::error::{Outcome, SessionError, Stage, WriteState};
@@ -145,11 +145,9 @@ impl<'t> Session<'t> {
             step: plan.step(),
         };
         auth.write_config(&config)?;
-        auth.write(
-            Stage::WriteSeed,
-            proto::write_seed(&auth.key, plan.seed()),
-            "write seed",
-        )?;
+        let command = proto::write_seed(&auth.key, plan.seed())
+            .map_err(|e| interrupted(Stage::WriteSeed, auth.written, e.into()))?;
+        auth.write(Stage::WriteSeed, command, "write seed")?;
         let apdus = *auth.link.apdus - apdus_before;
         let Authenticated {
             info,
@@ -265,7 +263,8 @@ struct Authenticated<'a> {
 
 impl Authenticated<'_> {
     fn write_config(&mut self, config: &TokenConfig) -> Result<(), SessionError> {
-        let command = proto::write_config(&self.key, config);
+        let command = proto::write_config(&self.key, config)
+            .map_err(|e| interrupted(Stage::WriteConfig, self.written, e.into()))?;
         self.write(Stage::WriteConfig, command, "write config")
     }
 
@@ -303,7 +302,8 @@ fn status(info: &Info, model: Option<&Model>, host_now: u64) -> TokenStatus {
 }
 
 /// The user's key if given, else the model's (from the table, or from the environment
-/// variable the model row names), else refused before anything secret is sent.
+/// variable a model file row names, resolved at load), else refused before anything
+/// secret is sent.
 fn choose_key(
     info: &Info,
     model: Option<&Model>,
@@ -312,11 +312,8 @@ fn choose_key(
     if let Some(key) = user_key {
         return Ok((key, KeySource::User));
     }
-    let resolved = match model {
-        Some(m) => m.resolve_key(|name| std::env::var(name).ok())?,
-        None => None,
-    };
-    match resolved {
+    // A model file's `key_env` rows were resolved when the table was loaded.
+    match model.and_then(|m| m.key.clone()) {
         Some(key) => Ok((key, KeySource::Model)),
         None => Err(SessionError::UnknownModel {
             serial: info.serial.clone(),
@@ -333,7 +330,10 @@ fn outcome_of(err: &SessionError) -> Outcome {
             | TransportError::Timeout { .. }
             | TransportError::CardReset
             | TransportError::Backend(_)
-            | TransportError::Continuation(_),
+            | TransportError::Continuation(_)
+            // ISO 7816-4 says a `6C` command was not run; a token that breaks the rule may
+            // have run it.
+            | TransportError::NotResent { .. },
         ) => Outcome::Uncertain,
         SessionError::Protocol(ProtoError::MalformedReply { .. }) => Outcome::Uncertain,
         _ => Outcome::NotWritten,
@@ -376,15 +376,23 @@ impl<'a> Link<'a> {
             sink(&format!("> {}", command.redacted()));
         }
         *self.apdus += 1;
-        let response = match safeid_transport::transmit(self.tx.as_mut(), command.as_bytes()) {
-            Ok(r) => r,
-            Err(e) => {
-                if let Some(sink) = self.trace.as_mut() {
-                    sink(&format!("! {e}"));
-                }
-                return Err(e.into());
+        let resend = if command.may_resend() {
+            Resend::Allowed
+        } else {
+            Resend::Never {
+                command: command.name(),
             }
         };
+        let response =
+            match safeid_transport::transmit(self.tx.as_mut(), command.as_bytes(), resend) {
+                Ok(r) => r,
+                Err(e) => {
+                    if let Some(sink) = self.trace.as_mut() {
+                        sink(&format!("! {e}"));
+                    }
+                    return Err(e.into());
+                }
+            };
         let bytes = response.into_bytes();
         if let Some(sink) = self.trace.as_mut() {
             sink(&format!("< {}", data_encoding::HEXUPPER.encode(&bytes)));
@@ -424,7 +432,7 @@ impl<'a> Link<'a> {
     fn authenticate(&mut self, key: &AccessKey) -> Result<(), SessionError> {
         let reply = self.exchange(&proto::get_challenge())?;
         let challenge = proto::parse_challenge(&reply)?;
-        let reply = self.exchange(&proto::authenticate(key, &challenge))?;
+        let reply = self.exchange(&proto::authenticate(key, &challenge)?)?;
         match proto::parse_status("authenticate", &reply) {
             Err(ProtoError::Status {
                 sw: StatusWord::SecurityStatusNotSatisfied,

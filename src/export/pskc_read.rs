@@ -279,9 +279,9 @@ fn build(d: Draft) -> Result<TokenSeed, String> {
     }
     let hash = match d.suite.as_deref() {
         None | Some("") => HashFunction::Sha1,
-        Some(s) => {
-            HashFunction::parse(s).ok_or("AlgorithmParameters Suite is not SHA1 or SHA256")?
-        }
+        Some(s) => s
+            .parse::<HashFunction>()
+            .map_err(|_| "AlgorithmParameters Suite is not SHA1 or SHA256")?,
     };
     let period = match d.interval.as_deref() {
         None => DEFAULT_PERIOD,

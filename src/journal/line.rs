@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::{Outcome, WriteState};
-use crate::record::{HmacAlgorithm, TokenSeed};
+use crate::record::TokenSeed;
 
 /// One journal line as stored.
 #[derive(Serialize, Deserialize)]
@@ -150,7 +150,7 @@ pub(super) fn entry_of(line: Line) -> Option<Entry> {
         } => {
             let secret: SecretBytes = safeid_otpauth::decode_base32(&seed.0).ok()?;
             let mut s = TokenSeed::new(serial, secret);
-            s.hash = HmacAlgorithm::parse(&hash)?;
+            s.hash = hash.parse().ok()?;
             (
                 s.period,
                 s.digits,

@@ -49,7 +49,7 @@ use safeid::proto::{self, AccessKey, Challenge, Command, TokenConfig};
 use safeid::secret::SecretBytes;
 use safeid::sim::vpcd::{self, ServeOptions};
 use safeid::sim::{SystemClock, TokenSpec, VirtualToken};
-use safeid::transport::{self as transport, Transport};
+use safeid::transport::{self as transport, Resend, Transport};
 use safeid::{BurnPlan, PlanOptions, Session};
 use safeid_pcsc::pcsc::{self, Card, Context, Disposition, Protocols, Scope, ShareMode};
 use safeid_pcsc::{PcscTransport, ReaderChoice, WaitPolicy};
@@ -130,8 +130,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let commands = Commands {
         info: proto::get_info(),
         challenge: proto::get_challenge(),
-        config: proto::write_config(&key, &config),
-        seed: proto::write_seed(&key, plan.seed()),
+        config: proto::write_config(&key, &config)?,
+        seed: proto::write_seed(&key, plan.seed())?,
     };
 
     // The transport, opened once; the raw handle on a context of its own.
@@ -216,7 +216,7 @@ fn time_crypto(key: &AccessKey, config: &TokenConfig, plan: &BurnPlan) -> Durati
     let config = proto::write_config(black_box(key), black_box(config));
     let seed = proto::write_seed(black_box(key), black_box(plan.seed()));
     let elapsed = start.elapsed();
-    black_box((auth, config, seed));
+    drop(black_box((auth, config, seed)));
     elapsed
 }
 
@@ -244,7 +244,7 @@ fn raw_round(
     let (t_info, reply) = transmit(card, buffer, &commands.info)?;
     proto::parse_info(&reply)?;
     let (t_challenge, reply) = transmit(card, buffer, &commands.challenge)?;
-    let auth = proto::authenticate(key, &proto::parse_challenge(&reply)?);
+    let auth = proto::authenticate(key, &proto::parse_challenge(&reply)?)?;
     let (t_auth, reply) = transmit(card, buffer, &auth)?;
     proto::parse_status("authenticate", &reply)?;
     let (t_config, reply) = transmit(card, buffer, &commands.config)?;
@@ -263,16 +263,17 @@ fn transport_round(
 ) -> Result<Duration, Box<dyn Error>> {
     let start = Instant::now();
     let mut tx = pcsc_transport.begin()?;
-    let reply = transport::transmit(&mut *tx, commands.info.as_bytes())?;
+    let reply = transport::transmit(&mut *tx, commands.info.as_bytes(), Resend::Allowed)?;
     proto::parse_info(&reply.into_bytes())?;
-    let reply = transport::transmit(&mut *tx, commands.challenge.as_bytes())?;
-    let auth = proto::authenticate(key, &proto::parse_challenge(&reply.into_bytes())?);
+    let reply = transport::transmit(&mut *tx, commands.challenge.as_bytes(), Resend::Allowed)?;
+    let auth = proto::authenticate(key, &proto::parse_challenge(&reply.into_bytes())?)?;
     for (name, command) in [
         ("authenticate", &auth),
         ("write config", &commands.config),
         ("write seed", &commands.seed),
     ] {
-        let reply = transport::transmit(&mut *tx, command.as_bytes())?;
+        let resend = Resend::Never { command: name };
+        let reply = transport::transmit(&mut *tx, command.as_bytes(), resend)?;
         proto::parse_status(name, &reply.into_bytes())?;
     }
     let elapsed = start.elapsed();

@@ -6,15 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use safeid::Provisioner;
-use safeid::proto::ModelTable;
+use safeid::proto::{MAX_MODEL_TABLE_BYTES, ModelFormat, ModelTable};
+use safeid::secret::SecretString;
 use safeid::transport::Transport;
 use safeid_sim::{SimTransport, SystemClock, TokenSpec, VirtualToken};
 
 use crate::Out;
 use crate::error::CliError;
-
-/// The largest model file read.
-const MAX_MODEL_FILE_BYTES: u64 = 1 << 20;
 
 /// Where the token is, and how to talk to it.
 #[derive(Debug, Args)]
@@ -80,22 +78,25 @@ impl Backend {
     }
 }
 
-/// The model table: built-in rows plus the user's file.
+/// The model table: built-in rows plus the user's file (TOML or JSON by its extension, at
+/// most `MAX_MODEL_TABLE_BYTES`, read into a wiped buffer since it may hold keys), with the
+/// keys of `key_env` rows taken from the environment.
 pub fn model_table(path: Option<&PathBuf>) -> Result<ModelTable, CliError> {
     let mut table = ModelTable::builtin();
-    if let Some(path) = path {
-        let text = safeid::sources::read_text_file(path, MAX_MODEL_FILE_BYTES, "model file")?;
-        let is_json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let extra = if is_json {
-            ModelTable::from_json_str(text.expose())
-        } else {
-            ModelTable::from_toml_str(text.expose())
-        }
-        .map_err(|e| CliError::new("bad_model_file", format!("{}: {e}", path.display())))?;
-        table.extend(extra);
-    }
+    let Some(path) = path else {
+        return Ok(table);
+    };
+    let bad = |e: safeid::proto::ProtoError| {
+        CliError::new("bad_model_file", format!("{}: {e}", path.display()))
+    };
+    let format = ModelFormat::from_path(path).map_err(bad)?;
+    let limit = MAX_MODEL_TABLE_BYTES as u64 + 1;
+    let text = safeid::sources::read_text_file(path, limit, "model file")?;
+    let mut extra = ModelTable::parse(text.expose().as_bytes(), format).map_err(bad)?;
+    extra
+        .resolve_keys(|name| std::env::var(name).ok().map(SecretString::from))
+        .map_err(bad)?;
+    table.extend(extra);
     Ok(table)
 }
 

@@ -19,7 +19,8 @@ use crate::seed::SeedArgs;
 
 /// Parses `--algorithm`: SHA1 or SHA256, in any letter case, with or without `-`.
 pub fn parse_hmac(text: &str) -> Result<HmacAlgorithm, String> {
-    HmacAlgorithm::parse(text).ok_or_else(|| "the tokens support sha1 and sha256".to_owned())
+    text.parse()
+        .map_err(|_| "the tokens support sha1 and sha256".to_owned())
 }
 
 /// Parses `--accept`: a conversion or a risk, by name.

@@ -22,12 +22,12 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use safeid_pcsc::{PcscTransport, ReaderChoice, WaitPolicy};
-//! use safeid_transport::{Transport, transmit};
+//! use safeid_transport::{Resend, Transport, transmit};
 //!
 //! let wait = WaitPolicy::new(Duration::from_secs(30)).on_wait(|message| eprintln!("{message}"));
 //! let mut token = PcscTransport::open(ReaderChoice::Auto, wait)?;
 //! let mut tx = token.begin()?;
-//! let info = transmit(&mut *tx, &[0x80, 0x41, 0x00, 0x00, 0x00])?;
+//! let info = transmit(&mut *tx, &[0x80, 0x41, 0x00, 0x00, 0x00], Resend::Allowed)?;
 //! println!("{:04X}", info.sw());
 //! # Ok::<(), safeid_transport::TransportError>(())
 //! ```
@@ -58,6 +58,12 @@
 //! up front: a "buffer too small" error would arrive after the command already ran on
 //! the token (docs/protocol.md section 1). A reply shorter than two bytes (the token left
 //! while the command was in flight) is `EmptyReply` / `ShortReply`. Nothing is retried.
+//!
+//! The command handed to the worker thread is this crate's one copy of it (a write seed
+//! or an authenticate among them): allocated at its size, moved through the channel, and
+//! wiped after SCardTransmit. The part of the receive buffer a reply filled is wiped once
+//! the reply is copied out, the whole buffer when a transmit fails and on drop. Copies
+//! inside libpcsclite and pcscd are out of this crate's reach.
 //!
 //! The client library reads `PCSCLITE_CSOCK_NAME` (the pcscd socket) once per process;
 //! the test stack uses it to reach a private pcscd.

@@ -186,7 +186,9 @@ mod tests {
                 available: "[0] Virtual PCD 00 00, [1] Virtual PCD 00 01".into()
             }
         );
-        assert!(err.to_string().contains("--reader"));
+        // The library's message names no front end's flag; it says how to choose.
+        assert!(err.to_string().contains("choose one by name, part of a name, or index"));
+        assert!(!err.to_string().contains("--"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use pcsc::Context;
 use safeid_transport::{Transaction, Transport, TransportError};
+use zeroize::Zeroizing;
 
 use crate::ReaderChoice;
 use crate::error::timeout;
@@ -197,7 +198,10 @@ struct PcscTransaction<'a> {
 
 impl Transaction for PcscTransaction<'_> {
     fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.transport.call(Request::Transmit(command.to_vec()))
+        // The one copy of the command on this side: allocated at its size, moved to the
+        // worker, wiped there after SCardTransmit.
+        self.transport
+            .call(Request::Transmit(Zeroizing::new(command.to_vec())))
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use pcsc::{Card, Context, Disposition, Protocols, ShareMode};
 use safeid_transport::TransportError;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::map_error;
 
@@ -58,9 +59,13 @@ pub(crate) fn recv_spinning<T>(
 }
 
 /// What the caller asks the worker to do. Every request but `End` gets one reply.
+///
+/// The command of a `Transmit` (a write seed or an authenticate among them) is moved
+/// across the channel, not copied, and wiped when the worker is done with it, or when a
+/// request that was never served is dropped with the channel.
 pub(crate) enum Request {
     Begin,
-    Transmit(Vec<u8>),
+    Transmit(Zeroizing<Vec<u8>>),
     End,
     Reset,
 }
@@ -86,7 +91,7 @@ pub(crate) fn run(
     if replies.send(Ok(Vec::new())).is_err() {
         return;
     }
-    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    let mut buffer = Zeroizing::new(vec![0u8; RECEIVE_BUFFER]);
     while let Ok(request) = requests.recv() {
         let reply = match request {
             Request::Begin => match card.transaction() {
@@ -141,13 +146,31 @@ fn serve_transaction(
 
 /// One SCardTransmit. A token that leaves the field while the command is in flight gives
 /// an empty "successful" reply: anything shorter than a status word is an error.
+///
+/// The part of `buffer` the reply filled is wiped once the reply is copied out, so no
+/// reply outlives its exchange in the worker (replies of this token family carry no
+/// secret, but the buffer need not rely on that); the whole buffer is wiped on drop.
 fn transmit(card: &Card, command: &[u8], buffer: &mut [u8]) -> Reply {
-    let reply = card.transmit(command, buffer).map_err(map_error)?;
-    match reply.len() {
-        0 => Err(TransportError::EmptyReply),
-        1 => Err(TransportError::ShortReply { len: 1 }),
-        _ => Ok(reply.to_vec()),
-    }
+    let (filled, reply) = match card.transmit(command, buffer) {
+        Ok(reply) => (
+            reply.len(),
+            match reply.len() {
+                0 => Err(TransportError::EmptyReply),
+                1 => Err(TransportError::ShortReply { len: 1 }),
+                _ => Ok(reply.to_vec()),
+            },
+        ),
+        // The stack may have written into the buffer before it failed: wipe all of it.
+        Err(e) => (buffer.len(), Err(map_error(e))),
+    };
+    wipe_prefix(buffer, filled);
+    reply
+}
+
+/// Wipes the first `len` bytes of `buffer` (all of it when `len` is larger).
+fn wipe_prefix(buffer: &mut [u8], len: usize) {
+    let end = len.min(buffer.len());
+    buffer[..end].zeroize();
 }
 
 #[cfg(test)]
@@ -156,6 +179,15 @@ mod tests {
     use std::sync::mpsc;
 
     use super::*;
+
+    #[test]
+    fn wipe_prefix_clears_only_the_reply() {
+        let mut buffer = vec![0xAAu8; 8];
+        wipe_prefix(&mut buffer, 3);
+        assert_eq!(buffer, [0, 0, 0, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA]);
+        wipe_prefix(&mut buffer, 100);
+        assert_eq!(buffer, [0; 8]);
+    }
 
     #[test]
     fn a_waiting_message_is_taken_at_once() {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use safeid_pcsc::{
     PcscStation, PcscTransport, ReaderChoice, WAIT_MESSAGE, WaitPolicy, list_readers,
 };
-use safeid_transport::{Station, Transport, TransportError, transmit};
+use safeid_transport::{Resend, Station, Transport, TransportError, transmit};
 
 const READER: &str = "Virtual PCD 00 00";
 const VPCD_PORT: u16 = 35963;
@@ -143,6 +143,17 @@ fn two_round_token(apdu: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+/// How many write seed commands (`84 C5 01 00`) [`wrong_le_token`] received.
+static WRITE_SEEDS_SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Answers `6C 10` to everything, and counts the write seed commands it gets.
+fn wrong_le_token(apdu: &[u8]) -> Option<Vec<u8>> {
+    if apdu.starts_with(&[0x84, 0xC5, 0x01, 0x00]) {
+        WRITE_SEEDS_SEEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    Some(vec![0x6C, 0x10])
+}
+
 fn stalling_token(_: &[u8]) -> Option<Vec<u8>> {
     None
 }
@@ -199,11 +210,14 @@ fn exchanges_reset_and_removal() {
     assert_eq!(token.name(), READER);
     {
         let mut tx = token.begin().unwrap();
-        let response = transmit(&mut *tx, &[0x80, 0x41, 0x00, 0x00, 0x00]).unwrap();
+        let response =
+            transmit(&mut *tx, &[0x80, 0x41, 0x00, 0x00, 0x00], Resend::Allowed).unwrap();
         assert_eq!(response.data(), &[1, 2, 3]);
         assert_eq!(response.sw(), 0x9000);
         assert_eq!(
-            transmit(&mut *tx, &[0x80, 0x99, 0, 0]).unwrap().sw(),
+            transmit(&mut *tx, &[0x80, 0x99, 0, 0], Resend::Allowed)
+                .unwrap()
+                .sw(),
             0x6D00
         );
     }
@@ -217,7 +231,9 @@ fn exchanges_reset_and_removal() {
     // still usable after the reset
     let mut tx = token.begin().unwrap();
     assert_eq!(
-        transmit(&mut *tx, &[0x80, 0x41, 0, 0, 0]).unwrap().data(),
+        transmit(&mut *tx, &[0x80, 0x41, 0, 0, 0], Resend::Allowed)
+            .unwrap()
+            .data(),
         &[1, 2, 3]
     );
     drop(tx);
@@ -235,6 +251,34 @@ fn exchanges_reset_and_removal() {
             TransportError::CardRemoved | TransportError::NoCard | TransportError::CardReset
         ),
         "{err:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run inside scripts/pcsc-stack.sh (see the file docs)"]
+fn a_once_only_command_is_not_re_sent_through_pcscd() {
+    let _one = serial();
+    let _card = Card::insert(wrong_le_token);
+    let mut token = open_virtual_reader();
+    let mut tx = token.begin().unwrap();
+    // write seed: `84 C5 01 00 24` + 36 bytes (docs/protocol.md section 3)
+    let mut write_seed = vec![0x84, 0xC5, 0x01, 0x00, 0x24];
+    write_seed.extend([0x5A; 36]);
+    let err = transmit(
+        &mut *tx,
+        &write_seed,
+        Resend::Never {
+            command: "write seed",
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, TransportError::NotResent { command: "write seed", header, le: 0x10 } if header == "84 C5 01 00 24"),
+        "{err:?}"
+    );
+    assert_eq!(
+        WRITE_SEEDS_SEEN.load(std::sync::atomic::Ordering::SeqCst),
+        1
     );
 }
 
@@ -266,7 +310,7 @@ fn a_stalled_token_hits_the_deadline() {
 /// Sends GET INFO through whatever the station handed out.
 fn get_info(token: &mut dyn Transport) -> Vec<u8> {
     let mut tx = token.begin().unwrap();
-    transmit(&mut *tx, &[0x80, 0x41, 0x00, 0x00, 0x00])
+    transmit(&mut *tx, &[0x80, 0x41, 0x00, 0x00, 0x00], Resend::Allowed)
         .unwrap()
         .into_data()
 }

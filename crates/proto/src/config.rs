@@ -1,6 +1,9 @@
 //! The token configuration written by "write config" (docs/protocol.md section 3).
 
 use std::fmt;
+use std::str::FromStr;
+
+use crate::error::ProtoError;
 
 /// How long the display stays on (docs/protocol.md section 3, write config, tag `1F`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,10 +51,20 @@ impl DisplayTimeout {
     }
 }
 
-/// The HMAC the token computes codes with (docs/protocol.md section 3, write config, tag `0A`).
+/// The HMAC the token computes codes with (docs/protocol.md section 3, write config, tag `0A`):
+/// the token's own subset of the general [`safeid_totp::Algorithm`], and the one place
+/// that maps between the two (`From` / `TryFrom`).
 ///
-/// The token's own subset of [`safeid_totp::Algorithm`]; the conversions below are the only
-/// mapping between the two in the workspace.
+/// ```
+/// use safeid_proto::HmacAlgorithm;
+/// use safeid_totp::Algorithm;
+///
+/// let sha256: HmacAlgorithm = "HMAC-SHA256".parse()?;
+/// assert_eq!(sha256.name(), "SHA256");
+/// assert_eq!(Algorithm::from(sha256), Algorithm::Sha256);
+/// assert!(HmacAlgorithm::try_from(Algorithm::Sha512).is_err());
+/// # Ok::<(), safeid_proto::ProtoError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum HmacAlgorithm {
     /// HMAC-SHA-1 (code 1), the default of every format.
@@ -63,7 +76,7 @@ pub enum HmacAlgorithm {
 
 impl HmacAlgorithm {
     /// Both algorithms, SHA-1 first.
-    pub const ALL: [HmacAlgorithm; 2] = [Self::Sha1, Self::Sha256];
+    pub const ALL: [HmacAlgorithm; 2] = [HmacAlgorithm::Sha1, HmacAlgorithm::Sha256];
 
     /// The byte sent in the config TLV.
     pub fn code(self) -> u8 {
@@ -73,23 +86,11 @@ impl HmacAlgorithm {
         }
     }
 
-    /// The conventional upper-case name: `SHA1` or `SHA256`.
+    /// The name as `otpauth://` URIs write it: `"SHA1"` or `"SHA256"`.
     pub fn name(self) -> &'static str {
-        safeid_totp::Algorithm::from(self).name()
-    }
-
-    /// Parses the spellings users and file formats write, ASCII case-insensitive: `SHA1`,
-    /// `sha-256`, `HMAC-SHA256`, `hmacsha1`. Anything else (SHA-512, MD5) is `None`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let lower = text.trim().to_ascii_lowercase();
-        let bare = lower
-            .strip_prefix("hmac-")
-            .or_else(|| lower.strip_prefix("hmac"))
-            .unwrap_or(&lower);
-        match bare.replace('-', "").as_str() {
-            "sha1" => Some(Self::Sha1),
-            "sha256" => Some(Self::Sha256),
-            _ => None,
+        match self {
+            Self::Sha1 => "SHA1",
+            Self::Sha256 => "SHA256",
         }
     }
 }
@@ -100,28 +101,53 @@ impl fmt::Display for HmacAlgorithm {
     }
 }
 
-impl From<HmacAlgorithm> for safeid_totp::Algorithm {
-    fn from(h: HmacAlgorithm) -> Self {
-        match h {
-            HmacAlgorithm::Sha1 => Self::Sha1,
-            HmacAlgorithm::Sha256 => Self::Sha256,
+/// Longest name shown back in [`ProtoError::UnknownAlgorithm`].
+const SHOWN_NAME: usize = 32;
+
+impl FromStr for HmacAlgorithm {
+    type Err = ProtoError;
+
+    /// Reads `SHA1` or `SHA256` in any letter case, with or without a `-` or `_` before the
+    /// digits and with or without an `HMAC` prefix: `sha1`, `SHA-1`, `hmacsha1`,
+    /// `HMAC-SHA256`, `hmac_sha_256` all parse.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let compact: String = text
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_'))
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let bare = compact.strip_prefix("hmac").unwrap_or(&compact);
+        match bare {
+            "sha1" => Ok(Self::Sha1),
+            "sha256" => Ok(Self::Sha256),
+            _ => Err(ProtoError::UnknownAlgorithm {
+                name: text.chars().take(SHOWN_NAME).collect(),
+            }),
         }
     }
 }
 
-/// The token has no HMAC for this algorithm (it supports SHA-1 and SHA-256).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the token supports SHA1 and SHA256, not {0}")]
-pub struct UnsupportedAlgorithm(pub safeid_totp::Algorithm);
+impl From<HmacAlgorithm> for safeid_totp::Algorithm {
+    fn from(algorithm: HmacAlgorithm) -> Self {
+        match algorithm {
+            HmacAlgorithm::Sha1 => safeid_totp::Algorithm::Sha1,
+            HmacAlgorithm::Sha256 => safeid_totp::Algorithm::Sha256,
+        }
+    }
+}
 
 impl TryFrom<safeid_totp::Algorithm> for HmacAlgorithm {
-    type Error = UnsupportedAlgorithm;
+    type Error = ProtoError;
 
-    fn try_from(a: safeid_totp::Algorithm) -> Result<Self, Self::Error> {
-        match a {
+    /// SHA-1 and SHA-256; any other algorithm is [`ProtoError::UnsupportedAlgorithm`],
+    /// which names it.
+    fn try_from(algorithm: safeid_totp::Algorithm) -> Result<Self, Self::Error> {
+        match algorithm {
             safeid_totp::Algorithm::Sha1 => Ok(Self::Sha1),
             safeid_totp::Algorithm::Sha256 => Ok(Self::Sha256),
-            other => Err(UnsupportedAlgorithm(other)),
+            other => Err(ProtoError::UnsupportedAlgorithm {
+                algorithm: other.name(),
+            }),
         }
     }
 }
@@ -210,8 +236,113 @@ impl TokenConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use safeid_totp::Algorithm;
+
+    #[test]
+    fn algorithm_names_parse_in_their_usual_spellings() {
+        for text in [
+            "SHA1",
+            "sha1",
+            "Sha1",
+            "sha-1",
+            "SHA-1",
+            "hmacsha1",
+            "HMACSHA1",
+            "HMAC-SHA1",
+            "hmac-sha-1",
+            "HMAC_SHA1",
+        ] {
+            assert_eq!(
+                text.parse::<HmacAlgorithm>().unwrap(),
+                HmacAlgorithm::Sha1,
+                "{text}"
+            );
+        }
+        for text in [
+            "SHA256",
+            "sha256",
+            "sha-256",
+            "SHA-256",
+            "hmacsha256",
+            "HMAC-SHA256",
+            "hmac_sha_256",
+        ] {
+            assert_eq!(
+                text.parse::<HmacAlgorithm>().unwrap(),
+                HmacAlgorithm::Sha256,
+                "{text}"
+            );
+        }
+        for text in [
+            "", "sha", "sha2", "SHA512", "sha-512", "md5", "hmac", "sha 1", "sha1 ", "1",
+        ] {
+            let err = text.parse::<HmacAlgorithm>().unwrap_err();
+            assert!(matches!(err, ProtoError::UnknownAlgorithm { .. }), "{text}");
+        }
+        let long = "x".repeat(10_000);
+        let err = long.parse::<HmacAlgorithm>().unwrap_err();
+        assert!(
+            err.to_string().len() < 200,
+            "the message echoes at most 32 characters"
+        );
+        assert!(
+            "SHA3-256"
+                .parse::<HmacAlgorithm>()
+                .unwrap_err()
+                .to_string()
+                .contains("SHA3-256")
+        );
+    }
+
+    #[test]
+    fn names_and_wire_codes_follow_section_3() {
+        // docs/protocol.md section 3, write config, tag 0A: 1 = SHA-1, 2 = SHA-256.
+        assert_eq!(
+            (HmacAlgorithm::Sha1.name(), HmacAlgorithm::Sha1.code()),
+            ("SHA1", 1)
+        );
+        assert_eq!(
+            (HmacAlgorithm::Sha256.name(), HmacAlgorithm::Sha256.code()),
+            ("SHA256", 2)
+        );
+        assert_eq!(HmacAlgorithm::Sha256.to_string(), "SHA256");
+        for a in HmacAlgorithm::ALL {
+            assert_eq!(a.name().parse::<HmacAlgorithm>().unwrap(), a);
+        }
+    }
+
+    #[test]
+    fn the_general_algorithm_maps_both_ways() {
+        assert_eq!(Algorithm::from(HmacAlgorithm::Sha1), Algorithm::Sha1);
+        assert_eq!(Algorithm::from(HmacAlgorithm::Sha256), Algorithm::Sha256);
+        assert_eq!(
+            HmacAlgorithm::try_from(Algorithm::Sha1).unwrap(),
+            HmacAlgorithm::Sha1
+        );
+        assert_eq!(
+            HmacAlgorithm::try_from(Algorithm::Sha256).unwrap(),
+            HmacAlgorithm::Sha256
+        );
+        let err = HmacAlgorithm::try_from(Algorithm::Sha512).unwrap_err();
+        assert!(matches!(
+            err,
+            ProtoError::UnsupportedAlgorithm {
+                algorithm: "SHA512"
+            }
+        ));
+        assert!(err.to_string().contains("SHA512"), "{err}");
+        // Every general algorithm either maps back to itself or is refused: no `_ =>`
+        // fallback to another algorithm.
+        for general in Algorithm::ALL {
+            if let Ok(token) = HmacAlgorithm::try_from(general) {
+                assert_eq!(Algorithm::from(token), general);
+                assert_eq!(token.name(), general.name());
+            }
+        }
+    }
 
     #[test]
     fn seconds_round_trip() {

@@ -4,6 +4,7 @@
 use cipher::generic_array::GenericArray;
 use cipher::{BlockEncrypt, BlockEncryptMut, KeyInit, KeyIvInit};
 use sm4::Sm4;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::keys::AccessKey;
 
@@ -24,6 +25,7 @@ fn cipher(key: &AccessKey) -> Sm4 {
 /// (docs/protocol.md section 3, authenticate and write seed).
 ///
 /// Returns `false` and leaves `data` untouched when its length is not a multiple of 16.
+#[must_use = "a false result means `data` was not encrypted"]
 pub fn sm4_ecb_encrypt(key: &AccessKey, data: &mut [u8]) -> bool {
     if !data.len().is_multiple_of(BLOCK) {
         return false;
@@ -41,6 +43,7 @@ pub fn sm4_ecb_encrypt(key: &AccessKey, data: &mut [u8]) -> bool {
 /// (without the MAC). It is padded with `80 00..` to a 16-byte boundary only when it is
 /// not aligned, encrypted with SM4-CBC under a zero IV, and the MAC is the first 4 bytes
 /// of the last ciphertext block. Returns `None` when the body is longer than 255 bytes.
+#[must_use]
 pub fn mac(key: &AccessKey, ins: u8, p1: u8, p2: u8, body: &[u8]) -> Option<[u8; 4]> {
     let lc = u8::try_from(body.len()).ok()?;
     let mut input = Vec::with_capacity(body.len() + 5 + BLOCK);
@@ -54,11 +57,12 @@ pub fn mac(key: &AccessKey, ins: u8, p1: u8, p2: u8, body: &[u8]) -> Option<[u8;
         GenericArray::from_slice(key.expose()),
         &GenericArray::default(),
     );
-    let mut last = [0u8; BLOCK];
+    let mut last = Zeroizing::new([0u8; BLOCK]);
     for block in input.chunks_exact(BLOCK) {
         let mut out = GenericArray::clone_from_slice(block);
         cbc.encrypt_block_mut(&mut out);
         last.copy_from_slice(&out);
+        out.as_mut_slice().zeroize();
     }
     // The body of a write seed is ciphertext, but config and headers are not secret either;
     // wipe anyway so no plaintext copy outlives the call.
@@ -121,6 +125,16 @@ mod tests {
             two,
             unhex("681EDF34D206965E86B3E94F536E4246681EDF34D206965E86B3E94F536E4246")
         );
+    }
+
+    /// Compiles only when the SM4 key schedule and the CBC state wipe themselves on drop,
+    /// that is when this crate's own `zeroize` features are on (`cargo test -p
+    /// safeid-proto` resolves the features of this crate alone).
+    #[test]
+    fn cipher_state_is_wiped_on_drop() {
+        fn wiped_on_drop<T: cipher::zeroize::ZeroizeOnDrop>() {}
+        wiped_on_drop::<Sm4>();
+        wiped_on_drop::<cbc::Encryptor<Sm4>>();
     }
 
     #[test]

@@ -24,8 +24,12 @@ pub enum ProtoError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A seed must be 1 to 63 bytes (docs/protocol.md section 3, write seed).
-    #[error("a seed must be 1 to 63 bytes long, this one is {len} bytes")]
+    /// A seed must be 1 to [`MAX_SEED_BYTES`](crate::MAX_SEED_BYTES) bytes
+    /// (docs/protocol.md section 3, write seed).
+    #[error(
+        "a seed must be 1 to {} bytes long, this one is {len} bytes",
+        crate::MAX_SEED_BYTES
+    )]
     SeedLength {
         /// The length that was refused.
         len: usize,
@@ -33,6 +37,27 @@ pub enum ProtoError {
     /// An access key could not be read. The text never contains the key.
     #[error("invalid access key: {0}")]
     InvalidKey(String),
+    /// A command could not be built; nothing of it exists to be sent. The reason never
+    /// contains seed or key bytes.
+    #[error("cannot build the {command} command: {reason}")]
+    CannotBuild {
+        /// The command, e.g. `"write seed"`.
+        command: &'static str,
+        /// What went wrong.
+        reason: &'static str,
+    },
+    /// The name is not one of the token's HMAC algorithms ([`HmacAlgorithm`](crate::HmacAlgorithm)).
+    #[error("unknown HMAC algorithm {name:?}: the tokens compute codes with SHA1 or SHA256")]
+    UnknownAlgorithm {
+        /// The name as given, cut to at most 32 characters.
+        name: String,
+    },
+    /// The algorithm exists but the token cannot compute codes with it.
+    #[error("the tokens compute codes with SHA1 or SHA256, not {algorithm}")]
+    UnsupportedAlgorithm {
+        /// The algorithm's name, e.g. `"SHA512"`.
+        algorithm: &'static str,
+    },
     /// A model table file or row was refused (docs/protocol.md section 6).
     #[error(transparent)]
     ModelTable(#[from] ModelTableError),
@@ -43,13 +68,20 @@ pub enum ProtoError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelTableError {
-    /// The file could not be read.
-    #[error("cannot read model table {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The operating system's error.
-        source: std::io::Error,
+    /// The input is longer than [`MAX_MODEL_TABLE_BYTES`](crate::model::MAX_MODEL_TABLE_BYTES);
+    /// refused before parsing.
+    #[error("model table too large: more than the limit of {max} bytes")]
+    TooLarge {
+        /// The length given (a caller that reads at most `max + 1` bytes passes `max + 1`).
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The input is not UTF-8 text.
+    #[error("model table: not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// Offset of the first byte that is not valid UTF-8.
+        offset: usize,
     },
     /// The file name ends in neither `.toml` nor `.json`.
     #[error("model table {path}: unknown file type, expected a .toml or .json file")]
@@ -77,6 +109,18 @@ pub enum ModelTableError {
     Row {
         /// Which row, e.g. `row 3 (prefix "8659612")`.
         row: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The variable a row names in `key_env` is not set or holds no key
+    /// ([`ModelTable::resolve_keys`](crate::ModelTable::resolve_keys)). Never shows the
+    /// variable's value.
+    #[error("model table row with prefix {prefix:?}: key_env {var}: {reason}")]
+    KeyEnv {
+        /// The row's prefix.
+        prefix: String,
+        /// The variable's name.
+        var: String,
         /// What is wrong with it.
         reason: String,
     },

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use safeid_secret::{SecretBytes, wipe};
+use zeroize::Zeroizing;
 
 use crate::error::ProtoError;
 
@@ -28,10 +29,11 @@ impl AccessKey {
     /// Reads 32 hex digits, in either letter case; spaces, tabs and newlines between them
     /// are ignored. The error never repeats the text.
     pub fn from_hex(text: &str) -> Result<Self, ProtoError> {
-        let mut digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        let result = Self::from_hex_digits(&digits);
-        wipe(&mut digits);
-        result
+        // Allocated once at its largest size: a collecting Vec that grows would free
+        // partial copies of the key without wiping them.
+        let mut digits = Zeroizing::new(Vec::with_capacity(text.len()));
+        digits.extend(text.bytes().filter(|b| !b.is_ascii_whitespace()));
+        Self::from_hex_digits(&digits)
     }
 
     fn from_hex_digits(digits: &[u8]) -> Result<Self, ProtoError> {
@@ -79,16 +81,20 @@ impl fmt::Debug for AccessKey {
     }
 }
 
-/// A TOTP seed as the token takes it: 1 to 63 raw bytes (docs/protocol.md section 3, write
+/// The longest seed the tokens store, in bytes (docs/protocol.md section 3, write seed):
+/// the one constant for it in the workspace ([`Seed::MAX_LEN`] is the same value).
+pub const MAX_SEED_BYTES: usize = 63;
+
+/// A TOTP seed as the token takes it: 1 to [`MAX_SEED_BYTES`] raw bytes (docs/protocol.md section 3, write
 /// seed). Prints as `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Seed(SecretBytes);
 
 impl Seed {
-    /// The longest seed the token accepts.
-    pub const MAX_LEN: usize = 63;
+    /// The longest seed the token accepts: [`MAX_SEED_BYTES`].
+    pub const MAX_LEN: usize = MAX_SEED_BYTES;
 
-    /// Checks the length (1..=63 bytes).
+    /// Checks the length (1 to [`MAX_SEED_BYTES`] bytes).
     pub fn new(bytes: SecretBytes) -> Result<Self, ProtoError> {
         match bytes.len() {
             1..=Self::MAX_LEN => Ok(Self(bytes)),

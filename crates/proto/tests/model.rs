@@ -1,7 +1,10 @@
 //! The model table of docs/protocol.md section 6: built-in rows, files, overrides, errors.
 #![allow(clippy::unwrap_used)]
 
-use safeid_proto::{AccessKey, ModelTable, ProtoError};
+use safeid_proto::{
+    AccessKey, MAX_MODEL_TABLE_BYTES, ModelFormat, ModelTable, ModelTableError, ProtoError,
+};
+use safeid_secret::SecretString;
 
 const KEY_HEX: &str = "C4B771095F16B197A1EDF8423A513CD1";
 
@@ -93,58 +96,202 @@ fn json_has_the_same_fields() {
     let excel = table.identify("7700").unwrap();
     assert!(!excel.restricted);
     assert_eq!(excel.key_env.as_deref(), Some("EXCELSECU_KEY"));
-    let resolved = excel
-        .resolve_key(|name| (name == "EXCELSECU_KEY").then(|| KEY_HEX.to_string()))
-        .unwrap();
-    assert_eq!(resolved, Some(AccessKey::from_hex(KEY_HEX).unwrap()));
-    let err = excel.resolve_key(|_| Some("12".into())).unwrap_err();
-    assert!(matches!(err, ProtoError::InvalidKey(_)));
-    assert!(excel.resolve_key(|_| None).is_err());
+    assert!(excel.key.is_none(), "parsing reads no environment");
+}
+
+fn secret(text: &str) -> Option<SecretString> {
+    Some(SecretString::from(text.to_string()))
+}
+
+/// Two `key_env` rows, one `key` row and one row without a key.
+fn key_env_table() -> ModelTable {
+    ModelTable::from_toml_str(&format!(
+        r#"
+[[model]]
+prefix = "12"
+name = "SafeID/Diamond"
+manufacturer = "Deepnet"
+key_env = "DEEPNET_KEY"
+
+[[model]]
+prefix = "77"
+name = "eSecuOTP"
+manufacturer = "ExcelSecu"
+key_env = "EXCELSECU_KEY"
+
+[[model]]
+prefix = "33"
+name = "Fixed"
+manufacturer = "Someone"
+key = "{KEY_HEX}"
+
+[[model]]
+prefix = "44"
+name = "Unknown key"
+manufacturer = "Someone"
+"#
+    ))
+    .unwrap()
 }
 
 #[test]
-fn load_chooses_the_format_by_extension() {
-    let dir = std::env::temp_dir().join(format!("safeid-proto-model-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let toml_path = dir.join("models.TOML");
-    std::fs::write(
-        &toml_path,
-        "[[model]]\nprefix = \"9\"\nname = \"n\"\nmanufacturer = \"m\"\n",
-    )
-    .unwrap();
+fn key_env_rows_are_resolved_through_the_lookup() {
+    let mut table = key_env_table();
+    let asked = std::cell::RefCell::new(Vec::new());
+    table
+        .resolve_keys(|name| {
+            asked.borrow_mut().push(name.to_string());
+            match name {
+                "DEEPNET_KEY" => secret(KEY_HEX),
+                // lower case with spaces, as `key` accepts
+                "EXCELSECU_KEY" => secret("8ad2 0688 3ca3 6948 2ab2 7182 b6e8 3224"),
+                _ => None,
+            }
+        })
+        .unwrap();
+    assert_eq!(*asked.borrow(), ["DEEPNET_KEY", "EXCELSECU_KEY"]);
+    let key = |serial: &str| table.identify(serial).unwrap().key.clone();
+    assert_eq!(key("1200"), Some(AccessKey::from_hex(KEY_HEX).unwrap()));
+    assert_eq!(key("7700"), Some(AccessKey::token2()));
+    assert_eq!(key("3300"), Some(AccessKey::from_hex(KEY_HEX).unwrap()));
+    assert_eq!(key("4400"), None);
     assert_eq!(
-        ModelTable::load(&toml_path)
-            .unwrap()
-            .identify("99")
-            .unwrap()
-            .name,
-        "n"
+        table.identify("1200").unwrap().key_env.as_deref(),
+        Some("DEEPNET_KEY")
     );
-    let json_path = dir.join("models.json");
-    std::fs::write(
-        &json_path,
-        r#"{"model": [{"prefix": "8", "name": "j", "manufacturer": "m"}]}"#,
-    )
-    .unwrap();
-    assert_eq!(
-        ModelTable::load(&json_path)
-            .unwrap()
-            .identify("88")
-            .unwrap()
-            .name,
-        "j"
-    );
-    let txt = dir.join("models.txt");
-    std::fs::write(&txt, "").unwrap();
+    // a second resolve asks for nothing: every key_env row has its key
+    table.resolve_keys(|_| panic!("asked again")).unwrap();
+}
+
+#[test]
+fn key_env_errors_name_the_variable_and_the_row_never_the_value() {
+    let value_shown = "C4B771095F16B197A1EDF8423A51";
+    let cases: [(Option<&str>, &str); 4] = [
+        (None, "not set"),
+        (Some(value_shown), "32 hex digits"),
+        (Some("C4B771095F16B197A1EDF8423A513CDZ"), "not a hex digit"),
+        (Some(""), "32 hex digits"),
+    ];
+    for (value, expected) in cases {
+        let mut table = key_env_table();
+        let err = table
+            .resolve_keys(|name| match name {
+                "DEEPNET_KEY" => secret(KEY_HEX),
+                _ => value.and_then(secret),
+            })
+            .unwrap_err();
+        let shown = format!("{err} | {err:?}");
+        assert!(
+            matches!(
+                &err,
+                ProtoError::ModelTable(ModelTableError::KeyEnv { prefix, var, .. })
+                    if prefix == "77" && var == "EXCELSECU_KEY"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("EXCELSECU_KEY") && shown.contains("\"77\""),
+            "{shown}"
+        );
+        assert!(shown.contains(expected), "expected {expected:?} in {shown}");
+        assert!(!shown.contains(&value_shown[..12]), "value leaked: {shown}");
+        assert!(!shown.contains(&KEY_HEX[..12]), "key leaked: {shown}");
+        // the row before the failing one keeps the key it got
+        assert!(table.identify("1200").unwrap().key.is_some());
+    }
+}
+
+#[test]
+fn parse_takes_bytes_in_either_format() {
+    let toml = b"[[model]]\nprefix = \"9\"\nname = \"n\"\nmanufacturer = \"m\"\n";
+    let table = ModelTable::parse(toml, ModelFormat::Toml).unwrap();
+    assert_eq!(table.identify("99").unwrap().name, "n");
+    let json = br#"{"model": [{"prefix": "8", "name": "j", "manufacturer": "m"}]}"#;
+    let table = ModelTable::parse(json, ModelFormat::Json).unwrap();
+    assert_eq!(table.identify("88").unwrap().name, "j");
+    // each format refuses the other
+    assert!(ModelTable::parse(toml, ModelFormat::Json).is_err());
+    assert!(ModelTable::parse(json, ModelFormat::Toml).is_err());
+    let err = ModelTable::parse(b"[[model]]\nname = \"\xFF\"\n", ModelFormat::Toml).unwrap_err();
     assert!(
-        ModelTable::load(&txt)
-            .unwrap_err()
-            .to_string()
-            .contains("unknown file type")
+        matches!(
+            err,
+            ProtoError::ModelTable(ModelTableError::NotUtf8 { offset: 18 })
+        ),
+        "{err:?}"
     );
-    let missing = ModelTable::load(dir.join("absent.toml")).unwrap_err();
-    assert!(missing.to_string().contains("absent.toml"), "{missing}");
-    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_format_comes_from_the_file_name() {
+    assert_eq!(
+        ModelFormat::from_path("models.TOML").unwrap(),
+        ModelFormat::Toml
+    );
+    assert_eq!(
+        ModelFormat::from_path("a/b/models.json").unwrap(),
+        ModelFormat::Json
+    );
+    assert_eq!(ModelFormat::from_path("x.Json").unwrap().name(), "JSON");
+    for bad in ["models.txt", "models", "toml", ".toml.bak"] {
+        let err = ModelFormat::from_path(bad).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown file type") && err.contains(bad),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn an_oversized_table_is_refused_before_parsing() {
+    // Valid rows up to the limit parse; one byte more is refused with the limit named.
+    let row = "[[model]]\nprefix = \"1\"\nname = \"n\"\nmanufacturer = \"m\"\n";
+    let mut text = row.to_string();
+    text.push_str(&"#".repeat(MAX_MODEL_TABLE_BYTES - text.len() - 1));
+    text.push('\n');
+    assert_eq!(text.len(), MAX_MODEL_TABLE_BYTES);
+    assert_eq!(ModelTable::from_toml_str(&text).unwrap().len(), 1);
+    text.push(' ');
+    let err = ModelTable::from_toml_str(&text).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProtoError::ModelTable(ModelTableError::TooLarge { len, max })
+                if len == MAX_MODEL_TABLE_BYTES + 1 && max == MAX_MODEL_TABLE_BYTES
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("262144"), "{err}");
+    // Refused before parsing: the same size of broken syntax gives the size error, not
+    // a syntax error, in both formats and for bytes that are not even UTF-8.
+    let junk = vec![0xFFu8; MAX_MODEL_TABLE_BYTES + 1];
+    for format in [ModelFormat::Toml, ModelFormat::Json] {
+        assert!(matches!(
+            ModelTable::parse(&junk, format),
+            Err(ProtoError::ModelTable(ModelTableError::TooLarge { .. }))
+        ));
+    }
+    let json = "[".repeat(MAX_MODEL_TABLE_BYTES + 1);
+    assert!(matches!(
+        ModelTable::from_json_str(&json),
+        Err(ProtoError::ModelTable(ModelTableError::TooLarge { .. }))
+    ));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    // The largest nesting that fits under the size limit, in both formats.
+    let depth = MAX_MODEL_TABLE_BYTES / 2 - 16;
+    let json = format!("{{\"model\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+    assert!(ModelTable::from_json_str(&json[..MAX_MODEL_TABLE_BYTES.min(json.len())]).is_err());
+    let toml = format!("model = {}{}\n", "[".repeat(depth), "]".repeat(depth));
+    assert!(ModelTable::from_toml_str(&toml[..MAX_MODEL_TABLE_BYTES.min(toml.len())]).is_err());
+    let inline = format!(
+        "model = {}1{}\n",
+        "{a=".repeat(depth / 3),
+        "}".repeat(depth / 3)
+    );
+    assert!(ModelTable::from_toml_str(&inline).is_err());
 }
 
 /// Each bad file, and a word its error must contain. Every file has the key in it.

@@ -94,7 +94,7 @@ fn every_seed_length_frames_and_decrypts_back() {
 fn check_seed_round_trip(key: [u8; 16], raw: &[u8]) -> Result<(), TestCaseError> {
     let access = AccessKey::from_bytes(key);
     let seed = Seed::new(SecretBytes::from(raw.to_vec())).unwrap();
-    let apdu = write_seed(&access, &seed).as_bytes().to_vec();
+    let apdu = write_seed(&access, &seed).unwrap().as_bytes().to_vec();
     prop_assert_eq!(&apdu[..4], &[0x84, 0xC5, 0x01, 0x00]);
     let lc = usize::from(apdu[4]);
     prop_assert_eq!(lc, apdu.len() - 5);
@@ -132,9 +132,9 @@ proptest! {
     fn every_flipped_bit_breaks_the_mac(key in any::<[u8; 16]>(), config in config_strategy(), raw in prop::collection::vec(any::<u8>(), 1..=63), use_seed in any::<bool>()) {
         let access = AccessKey::from_bytes(key);
         let apdu = if use_seed {
-            write_seed(&access, &Seed::new(SecretBytes::from(raw)).unwrap()).as_bytes().to_vec()
+            write_seed(&access, &Seed::new(SecretBytes::from(raw)).unwrap()).unwrap().as_bytes().to_vec()
         } else {
-            write_config(&access, &config).as_bytes().to_vec()
+            write_config(&access, &config).unwrap().as_bytes().to_vec()
         };
         prop_assert!(crypto::verify_mac(&access, &apdu));
         for bit in 0..apdu.len() * 8 {
@@ -150,7 +150,7 @@ proptest! {
 
     #[test]
     fn config_body_is_the_section_3_layout(config in config_strategy()) {
-        let cmd = write_config(&AccessKey::token2(), &config);
+        let cmd = write_config(&AccessKey::token2(), &config).unwrap();
         let bytes = cmd.as_bytes();
         prop_assert_eq!(&bytes[..7], &[0x84, 0xD4, 0x00, 0x00, 0x17, 0x81, 0x11]);
         prop_assert_eq!(&bytes[7..9], &[0x1F, 0x01]);
@@ -195,7 +195,7 @@ proptest! {
 
     #[test]
     fn authenticate_encrypts_challenge_and_zeros(key in any::<[u8; 16]>(), challenge in any::<[u8; 8]>()) {
-        let cmd = authenticate(&AccessKey::from_bytes(key), &Challenge(challenge));
+        let cmd = authenticate(&AccessKey::from_bytes(key), &Challenge(challenge)).unwrap();
         let bytes = cmd.as_bytes();
         prop_assert_eq!(&bytes[..5], &[0x80, 0xCE, 0x00, 0x00, 0x10]);
         let mut block = bytes[5..].to_vec();

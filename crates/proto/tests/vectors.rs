@@ -38,7 +38,7 @@ fn authenticate_vectors() {
         let challenge: [u8; 8] = unhex(case["challenge"].as_str().unwrap())
             .try_into()
             .unwrap();
-        let cmd = authenticate(&key(case), &Challenge(challenge));
+        let cmd = authenticate(&key(case), &Challenge(challenge)).unwrap();
         assert_eq!(
             hex(cmd.as_bytes()),
             case["apdu"].as_str().unwrap(),
@@ -56,7 +56,7 @@ fn write_seed_vectors() {
     for case in list {
         let raw = unhex(case["seed"].as_str().unwrap());
         let seed = Seed::new(SecretBytes::from(raw)).unwrap();
-        let cmd = write_seed(&key(case), &seed);
+        let cmd = write_seed(&key(case), &seed).unwrap();
         assert_eq!(
             hex(cmd.as_bytes()),
             case["apdu"].as_str().unwrap(),
@@ -93,7 +93,7 @@ fn write_config_vectors() {
             },
             step: TimeStep::from_seconds(seconds("period_s")).unwrap(),
         };
-        let cmd = write_config(&key(case), &config);
+        let cmd = write_config(&key(case), &config).unwrap();
         assert_eq!(
             hex(cmd.as_bytes()),
             case["apdu"].as_str().unwrap(),

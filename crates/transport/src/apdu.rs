@@ -1,6 +1,8 @@
 //! Short-APDU case classification (ISO 7816-4 section 5.1), needed to know whether a
 //! command carries Le before the continuation driver rewrites it (docs/protocol.md section 1).
 
+use zeroize::Zeroizing;
+
 use crate::TransportError;
 
 /// The four ISO 7816-4 command cases of a short APDU.
@@ -58,17 +60,24 @@ pub fn command_case(command: &[u8]) -> Result<ApduCase, TransportError> {
 
 /// The same command with its Le set to `le`: appended for cases 1 and 3, replaced for
 /// cases 2 and 4 (docs/protocol.md section 1, the `6C XX` rule).
-pub fn with_le(command: &[u8], le: u8) -> Result<Vec<u8>, TransportError> {
+///
+/// The copy is allocated at its final size (a growing `Vec` would leave its old buffer
+/// behind unwiped) and is wiped when dropped.
+pub(crate) fn with_le(command: &[u8], le: u8) -> Result<Zeroizing<Vec<u8>>, TransportError> {
     let case = command_case(command)?;
-    let mut out = command.to_vec();
-    if case.has_le() {
-        out.pop();
-    }
+    let kept = if case.has_le() {
+        &command[..command.len() - 1]
+    } else {
+        command
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(kept.len() + 1));
+    out.extend_from_slice(kept);
     out.push(le);
     Ok(out)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -104,21 +113,18 @@ mod tests {
 
     #[test]
     fn le_is_appended_or_replaced() {
-        assert_eq!(
-            with_le(&[0, 0xB0, 0, 0], 0x10),
-            Ok(vec![0, 0xB0, 0, 0, 0x10])
-        );
-        assert_eq!(
-            with_le(&[0, 0xB0, 0, 0, 0], 0x10),
-            Ok(vec![0, 0xB0, 0, 0, 0x10])
-        );
-        assert_eq!(
-            with_le(&[0, 0xD6, 0, 0, 1, 7], 9),
-            Ok(vec![0, 0xD6, 0, 0, 1, 7, 9])
-        );
-        assert_eq!(
-            with_le(&[0, 0xD6, 0, 0, 1, 7, 0], 9),
-            Ok(vec![0, 0xD6, 0, 0, 1, 7, 9])
-        );
+        let cases: [(&[u8], u8, &[u8]); 4] = [
+            (&[0, 0xB0, 0, 0], 0x10, &[0, 0xB0, 0, 0, 0x10]),
+            (&[0, 0xB0, 0, 0, 0], 0x10, &[0, 0xB0, 0, 0, 0x10]),
+            (&[0, 0xD6, 0, 0, 1, 7], 9, &[0, 0xD6, 0, 0, 1, 7, 9]),
+            (&[0, 0xD6, 0, 0, 1, 7, 0], 9, &[0, 0xD6, 0, 0, 1, 7, 9]),
+        ];
+        for (command, le, expected) in cases {
+            let out = with_le(command, le).unwrap();
+            assert_eq!(out.as_slice(), expected);
+            // allocated once at its final size: no reallocation left a copy behind
+            assert_eq!(out.capacity(), expected.len());
+        }
+        assert!(with_le(&[0, 0xB0], 1).is_err());
     }
 }

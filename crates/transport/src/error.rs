@@ -63,6 +63,22 @@ pub enum TransportError {
     /// A continuation (`61 XX` / `6C XX`) did not converge.
     #[error("the reader kept asking for continuation: {0}")]
     Continuation(String),
+    /// The token answered `6C XX` ("send it again with Le = `XX`") to a command that must
+    /// reach the token at most once ([`Resend::Never`](crate::Resend::Never)), so the
+    /// driver did not re-send it. ISO 7816-4 says a `6C` reply means the command was not
+    /// processed, but a token that breaks that rule may have run it: treat its effect as
+    /// unknown. The message names the command and its header, never its body.
+    #[error(
+        "the token asked for {command} (header {header}) to be sent again with Le = {le:02X} (`6C {le:02X}`); it was not re-sent, because {command} must reach the token at most once"
+    )]
+    NotResent {
+        /// The command's name, e.g. `"write seed"`.
+        command: &'static str,
+        /// The command's first five bytes (CLA INS P1 P2 and Lc or Le) as hex.
+        header: String,
+        /// The Le the token asked for.
+        le: u8,
+    },
     /// The command handed to the transport is not a well-formed short APDU (a bug in the
     /// caller, not a token problem). Nothing was sent.
     #[error("malformed command APDU, nothing was sent: {0}")]

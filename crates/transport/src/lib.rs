@@ -2,25 +2,26 @@
 //! [`TransportError`], the ISO 7816 continuation driver ([`transmit`]) written once above
 //! the trait, and a scripted mock ([`mock::ScriptedTransport`]) for byte-exact tests.
 //!
-//! [`trace::Traced`] records raw exchanges with a caller-chosen redaction of secrets.
-//!
 //! ```
 //! use safeid_transport::mock::{Exchange, ScriptedTransport};
-//! use safeid_transport::{Transport, transmit};
+//! use safeid_transport::{Resend, Transport, transmit};
 //!
 //! // a T=0 reader: the data comes in a second round, fetched with GET RESPONSE
 //! let mut mock = ScriptedTransport::new(vec![
 //!     Exchange::ok("80 41 00 00 00", "61 02"),
 //!     Exchange::ok("00 C0 00 00 02", "12 34 90 00"),
 //! ]);
-//! let response = transmit(&mut *mock.begin().unwrap(), &[0x80, 0x41, 0x00, 0x00, 0x00]).unwrap();
+//! let get_info = [0x80, 0x41, 0x00, 0x00, 0x00];
+//! let response = transmit(&mut *mock.begin().unwrap(), &get_info, Resend::Allowed).unwrap();
 //! assert_eq!((response.data(), response.sw()), (&[0x12, 0x34][..], 0x9000));
 //! mock.finish();
 //! ```
 //!
 //! A backend (PC/SC reader, virtual token, mock) only moves raw APDUs. It knows nothing of
 //! the token's command set (that is `safeid-proto`), so every backend gets the same
-//! continuation handling and the same errors.
+//! continuation handling and the same errors. The caller says, per command, whether the
+//! driver may send it twice ([`Resend`]): authenticate and the writes must reach the token
+//! at most once.
 #![forbid(unsafe_code)]
 
 mod apdu;
@@ -30,11 +31,10 @@ mod error;
 pub mod mock;
 mod response;
 mod station;
-pub mod trace;
 
 pub use apdu::{ApduCase, command_case};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use continuation::{MAX_GET_RESPONSE, MAX_WRONG_LENGTH, transmit};
+pub use continuation::{MAX_GET_RESPONSE, MAX_WRONG_LENGTH, Resend, transmit};
 pub use error::TransportError;
 pub use response::Response;
 pub use station::Station;

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use safeid_transport::mock::{Exchange, ScriptedTransport};
-//! use safeid_transport::{Transport, TransportError, transmit};
+//! use safeid_transport::{Resend, Transport, TransportError, transmit};
 //!
 //! let mut mock = ScriptedTransport::new(vec![
 //!     Exchange::ok("80 41 00 00 00", "01 02 90 00").label("get info"),
@@ -13,11 +13,15 @@
 //! ]);
 //! {
 //!     let mut tx = mock.begin().unwrap();
-//!     assert_eq!(transmit(&mut *tx, &[0x80, 0x41, 0, 0, 0]).unwrap().data(), &[1, 2]);
+//!     let info = transmit(&mut *tx, &[0x80, 0x41, 0, 0, 0], Resend::Allowed).unwrap();
+//!     assert_eq!(info.data(), &[1, 2]);
 //!     let mut auth = vec![0x80, 0x42, 0, 0, 0x10];
 //!     auth.extend([0x5A; 16]);
-//!     transmit(&mut *tx, &auth).unwrap();
-//!     assert_eq!(transmit(&mut *tx, &[0x80, 0x43, 0, 0]), Err(TransportError::CardRemoved));
+//!     transmit(&mut *tx, &auth, Resend::Never { command: "authenticate" }).unwrap();
+//!     assert_eq!(
+//!         transmit(&mut *tx, &[0x80, 0x43, 0, 0], Resend::Allowed),
+//!         Err(TransportError::CardRemoved)
+//!     );
 //! }
 //! let sent = mock.finish(); // panics if exchanges remain
 //! assert_eq!(sent.len(), 3);
@@ -28,9 +32,16 @@
 //! after the end of the script, or an unscripted reset in strict mode. Replies are
 //! returned exactly as scripted, even when shorter than two bytes, so that the code
 //! above the transport can be tested against broken replies.
+//!
+//! The commands the mock receives (a write seed among them) and the scripted commands
+//! are kept in buffers that are wiped when dropped, like every other copy of a command
+//! in this crate. A mismatch report prints the command in full: it is a test failure,
+//! and the bytes are the test's own.
 
 use std::collections::VecDeque;
 use std::fmt;
+
+use zeroize::Zeroizing;
 
 use crate::{Transaction, Transport, TransportError, hex};
 
@@ -102,15 +113,15 @@ type Check = Box<dyn Fn(&[u8]) -> bool>;
 
 /// How a scripted step recognises the command it expects.
 enum Matcher {
-    Exact(Vec<u8>),
-    Prefix(Vec<u8>),
+    Exact(Zeroizing<Vec<u8>>),
+    Prefix(Zeroizing<Vec<u8>>),
     Predicate { description: String, check: Check },
 }
 
 impl Matcher {
     fn matches(&self, command: &[u8]) -> bool {
         match self {
-            Self::Exact(expected) => expected == command,
+            Self::Exact(expected) => expected.as_slice() == command,
             Self::Prefix(prefix) => command.starts_with(prefix),
             Self::Predicate { check, .. } => check(command),
         }
@@ -152,7 +163,7 @@ impl Exchange {
     /// Expects exactly `command` and answers `reply` (data followed by SW1 SW2).
     pub fn ok(command: impl ScriptBytes, reply: impl ScriptBytes) -> Self {
         Self::new(Step::Transmit {
-            matcher: Matcher::Exact(command.script_bytes()),
+            matcher: Matcher::Exact(Zeroizing::new(command.script_bytes())),
             reply: Ok(reply.script_bytes()),
         })
     }
@@ -160,7 +171,7 @@ impl Exchange {
     /// Expects exactly `command` and fails it with `error` (e.g. the token leaving).
     pub fn fail(command: impl ScriptBytes, error: TransportError) -> Self {
         Self::new(Step::Transmit {
-            matcher: Matcher::Exact(command.script_bytes()),
+            matcher: Matcher::Exact(Zeroizing::new(command.script_bytes())),
             reply: Err(error),
         })
     }
@@ -170,7 +181,7 @@ impl Exchange {
     /// check the random part afterwards through [`ScriptedTransport::sent`] if it matters.
     pub fn with_prefix(prefix: impl ScriptBytes, reply: impl ScriptBytes) -> Self {
         Self::new(Step::Transmit {
-            matcher: Matcher::Prefix(prefix.script_bytes()),
+            matcher: Matcher::Prefix(Zeroizing::new(prefix.script_bytes())),
             reply: Ok(reply.script_bytes()),
         })
     }
@@ -237,7 +248,7 @@ pub struct ScriptedTransport {
     name: String,
     script: VecDeque<Exchange>,
     total: usize,
-    sent: Vec<Vec<u8>>,
+    sent: Vec<Zeroizing<Vec<u8>>>,
     resets: usize,
     transactions: usize,
     strict_resets: bool,
@@ -269,8 +280,9 @@ impl ScriptedTransport {
         self
     }
 
-    /// Every command transmitted so far, in order (including a mismatching one).
-    pub fn sent(&self) -> &[Vec<u8>] {
+    /// Every command transmitted so far, in order (including a mismatching one). Each is
+    /// wiped when the mock is dropped.
+    pub fn sent(&self) -> &[Zeroizing<Vec<u8>>] {
         &self.sent
     }
 
@@ -322,8 +334,8 @@ impl ScriptedTransport {
     }
 
     /// Checks that the whole script happened (see [`assert_done`](Self::assert_done))
-    /// and returns the commands actually sent.
-    pub fn finish(self) -> Vec<Vec<u8>> {
+    /// and returns the commands actually sent (wiped when dropped).
+    pub fn finish(self) -> Vec<Zeroizing<Vec<u8>>> {
         self.assert_done();
         self.sent
     }
@@ -334,7 +346,7 @@ impl ScriptedTransport {
     }
 
     fn exchange(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.sent.push(command.to_vec());
+        self.sent.push(Zeroizing::new(command.to_vec()));
         let number = self.step_number();
         let Some(next) = self.script.pop_front() else {
             panic!(
@@ -372,7 +384,7 @@ impl ScriptedTransport {
 /// that differs.
 fn mismatch_report(matcher: &Matcher, actual: &[u8]) -> String {
     let expected = match matcher {
-        Matcher::Exact(bytes) | Matcher::Prefix(bytes) => bytes,
+        Matcher::Exact(bytes) | Matcher::Prefix(bytes) => bytes.as_slice(),
         Matcher::Predicate { .. } => {
             return format!(
                 "  expected: {matcher}\n  actual ({} bytes): {}",

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use safeid_transport::{
-    MAX_GET_RESPONSE, MAX_WRONG_LENGTH, Transaction, TransportError, command_case, transmit,
+    MAX_GET_RESPONSE, MAX_WRONG_LENGTH, Resend, Transaction, TransportError, command_case, transmit,
 };
 
 /// Answers with the given replies in turn, then with `61 00` forever.
@@ -40,12 +40,19 @@ proptest! {
     fn transmit_never_panics(
         command in proptest::collection::vec(any::<u8>(), 0..270),
         replies in proptest::collection::vec(reply(), 0..80),
+        once in any::<bool>(),
     ) {
+        let resend = if once { Resend::Never { command: "write seed" } } else { Resend::Allowed };
         let mut tx = Arbitrary { replies: replies.into_iter(), sent: Vec::new() };
-        let result = transmit(&mut tx, &command);
+        let result = transmit(&mut tx, &command, resend);
         prop_assert!(tx.sent.len() <= 1 + MAX_GET_RESPONSE + MAX_WRONG_LENGTH);
         for sent in &tx.sent {
             prop_assert!(command_case(sent).is_ok(), "sent a malformed APDU {:02X?}", sent);
+        }
+        if once {
+            // The caller's command goes out once; everything after it is GET RESPONSE.
+            prop_assert!(tx.sent.iter().skip(1).all(|c| c.starts_with(&[0x00, 0xC0, 0x00, 0x00])),
+                "re-sent a once-only command: {:02X?}", tx.sent);
         }
         if command_case(&command).is_err() {
             prop_assert!(tx.sent.is_empty());
@@ -71,7 +78,7 @@ proptest! {
             replies.push(r);
         }
         let mut tx = Arbitrary { replies: replies.into_iter(), sent: Vec::new() };
-        let response = transmit(&mut tx, &[0x80, 0x41, 0x00, 0x00, 0x00]).unwrap();
+        let response = transmit(&mut tx, &[0x80, 0x41, 0x00, 0x00, 0x00], Resend::Allowed).unwrap();
         let expected = parts.concat();
         prop_assert_eq!(response.data(), expected.as_slice());
         prop_assert_eq!(response.sw(), sw);
