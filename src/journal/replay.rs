@@ -64,7 +64,7 @@ pub(super) fn replay(
             });
         }
         if raw.number == 1 {
-            if !check_header(line.as_ref(), raw.complete, path)? {
+            if !check_header(line.as_ref(), raw.text, raw.complete, path)? {
                 // A torn header: the file was being created; it holds nothing yet.
                 break;
             }
@@ -88,9 +88,18 @@ pub(super) fn replay(
     Ok((state, rec, end))
 }
 
-/// `Ok(true)` for a header this build reads, `Ok(false)` for a torn (incomplete) first
-/// line, an error for anything else.
-fn check_header(line: Option<&Line>, complete: bool, path: &Path) -> Result<bool, JournalError> {
+/// How every header line this crate writes begins (serde writes the fields in order).
+const HEADER_START: &[u8] = b"{\"event\":\"journal\",\"format\":\"safeid-journal\",\"version\":";
+
+/// `Ok(true)` for a header this build reads, `Ok(false)` for a torn header (an incomplete
+/// first line that is the beginning of a header this crate writes: the file was being
+/// created), an error for anything else, which is then left as it is.
+fn check_header(
+    line: Option<&Line>,
+    text: &[u8],
+    complete: bool,
+    path: &Path,
+) -> Result<bool, JournalError> {
     match line {
         Some(Line::Journal {
             format, version, ..
@@ -100,7 +109,9 @@ fn check_header(line: Option<&Line>, complete: bool, path: &Path) -> Result<bool
             }
             Ok(true)
         }
-        _ if !complete => Ok(false),
+        _ if !complete && (HEADER_START.starts_with(text) || text.starts_with(HEADER_START)) => {
+            Ok(false)
+        }
         _ => Err(JournalError::NotAJournal(path.to_path_buf())),
     }
 }
