@@ -377,8 +377,8 @@ fn rule_4a_parameters_that_change_what_a_code_means() {
             // Keys stay case-sensitive: `Encoder` is an unknown key, and pyotp and KeePassXC
             // ignore it as well.
             (q("&Encoder=steam"), Valid(alice())),
-            // Harmless parameters seen in the wild are still ignored: FreeOTP's `image`,
-            // `lock` and `color`, Yandex's `pin` outside its own type, anything else.
+            // Harmless parameters are still ignored: a logo `image` URL (pyotp writes it),
+            // display hints, Yandex's `pin` outside its own type, anything else.
             (
                 q(
                     "&image=https%3A%2F%2Fexample.com%2Flogo.png&lock=false&color=FF0000\
