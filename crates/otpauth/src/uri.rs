@@ -1,5 +1,5 @@
-//! The `otpauth://` parser (docs/otpauth.md rules 1-8) and the parts shared with the migration
-//! parser (trimming, length limit, scheme, query splitting).
+//! The `otpauth://` parser (docs/otpauth.md rules 1-8 and 4a) and the parts shared with the
+//! migration parser (trimming, length limit, scheme, query splitting).
 
 use safeid_secret::SecretString;
 
@@ -79,7 +79,7 @@ const KEYS: [&str; 7] = [
 /// The value that asks for Steam Guard codes, as `encoder`, `algorithm` or type (rule 4a).
 const STEAM: &str = "steam";
 
-/// Parses an `otpauth://` URI (docs/otpauth.md rules 1-8).
+/// Parses an `otpauth://` URI (docs/otpauth.md rules 1-8 and 4a).
 pub(crate) fn parse_single(input: &str) -> Result<Credential, ParseError> {
     let rest = match split_scheme(input)? {
         (Scheme::Single, rest) => rest,
