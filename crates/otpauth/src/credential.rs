@@ -63,6 +63,10 @@ pub enum Warning {
         /// Length of the secret in bytes.
         bytes: usize,
     },
+    /// The issuer is `Steam` (any ASCII case). Steam's own exports carry no other mark, and
+    /// some apps read such a URI as asking for Steam Guard codes, which a token showing
+    /// decimal digits cannot produce (docs/otpauth.md rule 4a).
+    SteamIssuer,
 }
 
 impl fmt::Display for Warning {
@@ -73,6 +77,11 @@ impl fmt::Display for Warning {
                 "secret is {} bits long, shorter than the {} bits RFC 4226 requires",
                 bytes * 8,
                 MIN_SECRET_BYTES * 8
+            ),
+            Self::SteamIssuer => f.write_str(
+                "issuer is Steam: Steam Guard expects 5-character codes from Steam's own \
+                 alphabet, not decimal digits, so a token that shows 6 digits will most \
+                 likely not be accepted by Steam",
             ),
         }
     }
@@ -86,6 +95,13 @@ impl Credential {
             warnings.push(Warning::ShortSecret {
                 bytes: self.secret.len(),
             });
+        }
+        if self
+            .issuer
+            .as_deref()
+            .is_some_and(|issuer| issuer.eq_ignore_ascii_case("steam"))
+        {
+            warnings.push(Warning::SteamIssuer);
         }
         warnings
     }

@@ -48,7 +48,8 @@ pub enum ParseError {
     /// Rule 2: nothing between `otpauth://` and the label.
     #[error("type: missing after `otpauth://` (expected `totp` or `hotp`)")]
     MissingType,
-    /// Rule 2: a type other than `totp` or `hotp` (e.g. `steam`).
+    /// Rule 2: a type other than `totp` or `hotp` (e.g. `yaotp`; `steam` is
+    /// [`ParseError::SteamGuard`]).
     #[error("type: {found:?} is not supported (expected `totp` or `hotp`, in lower case)")]
     UnsupportedType {
         /// The type as written (cut to a readable length).
@@ -77,6 +78,28 @@ pub enum ParseError {
     Encoding {
         /// The parameter whose value is malformed.
         key: &'static str,
+    },
+    /// Rule 4a: the URI asks for Steam Guard codes (`encoder=steam`, `algorithm=steam` or
+    /// the type `steam`). `key` names where: `"encoder"`, `"algorithm"` or `"type"`.
+    #[error(
+        "{key}: `steam` asks for Steam Guard codes, which are 5 characters from Steam's own \
+         26-symbol alphabet (23456789BCDFGHJKMNPQRTVWXY), not decimal digits; a token that \
+         shows 6 digits cannot display them, so this URI is refused rather than read as an \
+         ordinary TOTP credential"
+    )]
+    SteamGuard {
+        /// The part of the URI that asked for Steam Guard codes.
+        key: &'static str,
+    },
+    /// Rule 4a: an `encoder` other than `steam`: it would change how codes are written, in a
+    /// way this crate does not know.
+    #[error(
+        "encoder: {found:?} is not a known code encoding; a parameter that changes how codes \
+         are written is refused, never ignored"
+    )]
+    Encoder {
+        /// The value as written (cut to a readable length).
+        found: String,
     },
     /// Rule 6: no `secret` parameter, or an empty one.
     #[error("secret: missing (the `secret` parameter is required)")]

@@ -1,5 +1,5 @@
-//! The `otpauth://` parser (docs/otpauth.md rules 1-8) and the parts shared with the migration
-//! parser (trimming, length limit, scheme, query splitting).
+//! The `otpauth://` parser (docs/otpauth.md rules 1-8 and 4a) and the parts shared with the
+//! migration parser (trimming, length limit, scheme, query splitting).
 
 use safeid_secret::SecretString;
 
@@ -65,17 +65,21 @@ pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (String, &str)> {
         })
 }
 
-/// The parameters of rule 4 that may appear only once.
-const KEYS: [&str; 6] = [
+/// The parameters of rule 4 that may appear only once (`encoder`: rule 4a).
+const KEYS: [&str; 7] = [
     "secret",
     "issuer",
     "algorithm",
     "digits",
     "period",
     "counter",
+    "encoder",
 ];
 
-/// Parses an `otpauth://` URI (docs/otpauth.md rules 1-8).
+/// The value that asks for Steam Guard codes, as `encoder`, `algorithm` or type (rule 4a).
+const STEAM: &str = "steam";
+
+/// Parses an `otpauth://` URI (docs/otpauth.md rules 1-8 and 4a).
 pub(crate) fn parse_single(input: &str) -> Result<Credential, ParseError> {
     let rest = match split_scheme(input)? {
         (Scheme::Single, rest) => rest,
@@ -86,7 +90,7 @@ pub(crate) fn parse_single(input: &str) -> Result<Credential, ParseError> {
     let (prefix, account) = parse_label(path.unwrap_or(""))?;
 
     // Rule 4: collect each known key at most once; unknown keys are ignored.
-    let mut raw: [Option<&str>; 6] = [None; 6];
+    let mut raw: [Option<&str>; 7] = [None; 7];
     for (key, value) in query_pairs(query.unwrap_or("")) {
         if let Some(slot) = KEYS.iter().position(|k| *k == key)
             && raw[slot].replace(value).is_some()
@@ -94,7 +98,20 @@ pub(crate) fn parse_single(input: &str) -> Result<Credential, ParseError> {
             return Err(ParseError::Duplicate { key: KEYS[slot] });
         }
     }
-    let [secret, issuer, algorithm, digits, period, counter] = raw;
+    let [secret, issuer, algorithm, digits, period, counter, encoder] = raw;
+
+    // Rule 4a: `encoder` changes how codes are written, so it is never ignored. Checked
+    // before the other values so that a Steam URI (which also says `digits=5`) gets the
+    // error that explains it.
+    if let Some(encoder) = form_value("encoder", encoder)? {
+        return Err(if encoder.eq_ignore_ascii_case(STEAM) {
+            ParseError::SteamGuard { key: "encoder" }
+        } else {
+            ParseError::Encoder {
+                found: quote(&encoder),
+            }
+        });
+    }
 
     // Rule 6. The decoded text is secret, so it lives in a wiping buffer.
     let secret = form_value("secret", secret)?
@@ -105,9 +122,12 @@ pub(crate) fn parse_single(input: &str) -> Result<Credential, ParseError> {
     // Rule 5: the parameter wins over the label prefix; a mismatch is accepted.
     let issuer = form_value("issuer", issuer)?.or(prefix);
 
-    // Rule 7.
+    // Rule 7 (and rule 4a: `algorithm=steam` is one more way to ask for Steam Guard codes).
     let algorithm = match form_value("algorithm", algorithm)? {
         None => Algorithm::Sha1,
+        Some(text) if text.eq_ignore_ascii_case(STEAM) => {
+            return Err(ParseError::SteamGuard { key: "algorithm" });
+        }
         Some(text) => text.parse().map_err(|_| ParseError::Algorithm {
             found: quote(&text),
         })?,
@@ -159,7 +179,7 @@ pub(crate) fn parse_single(input: &str) -> Result<Credential, ParseError> {
 }
 
 /// Rule 2: the type is exactly `totp` or `hotp`, with no port and no userinfo.
-/// Returns true for TOTP.
+/// Returns true for TOTP. The type `steam` (in any case) gets the explanation of rule 4a.
 fn parse_type(authority: &str) -> Result<bool, ParseError> {
     match authority {
         "totp" => Ok(true),
@@ -167,6 +187,7 @@ fn parse_type(authority: &str) -> Result<bool, ParseError> {
         "" => Err(ParseError::MissingType),
         _ if authority.contains('@') => Err(ParseError::Userinfo),
         _ if authority.contains(':') => Err(ParseError::Port),
+        _ if authority.eq_ignore_ascii_case(STEAM) => Err(ParseError::SteamGuard { key: "type" }),
         _ => Err(ParseError::UnsupportedType {
             found: quote(authority),
         }),

@@ -214,6 +214,24 @@ fn name_is_split_like_a_label_and_issuer_field_wins() {
     }
 }
 
+/// Rule 4a in an export: Google Authenticator has no Steam mode (its codes are always
+/// decimal), so a Steam entry is not refused, but it carries the same warning as a URI.
+#[test]
+fn steam_entry_is_kept_with_a_warning() {
+    let secret = b"12345678901234567890";
+    let p = payload_of(&[
+        entry(secret, "Steam:gaben", "Steam", [None; 4]),
+        entry(secret, "Valve:gaben", "", [None; 4]),
+    ]);
+    let batch = parse(&p).unwrap();
+    assert_eq!(batch.credentials[0], cred(Some("Steam"), "gaben", secret));
+    assert_eq!(
+        batch.credentials[0].warnings(),
+        vec![safeid_otpauth::Warning::SteamIssuer]
+    );
+    assert_eq!(batch.credentials[1].warnings(), vec![]);
+}
+
 #[test]
 fn several_entries_keep_their_order() {
     let p = payload_of(&[

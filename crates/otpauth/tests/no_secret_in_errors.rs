@@ -39,6 +39,8 @@ fn malformed_uris() -> Vec<String> {
         format!("otpauth://totp/?secret={s}"),
         format!("otpauth://totp/%FF?secret={s}"),
         format!("otpauth://steam/alice?secret={s}"),
+        format!("otpauth://totp/alice?secret={s}&encoder=steam"),
+        format!("otpauth://totp/alice?secret={s}&algorithm=steam"),
         format!("otpauth://totp:1/alice?secret={s}"),
         format!("otpauth://totp/alice?secret={s}&issuer=%FF"),
         format!("otpauth:/totp/alice?secret={s}"),

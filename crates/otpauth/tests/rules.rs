@@ -115,7 +115,15 @@ fn rule_2_scheme_type_authority_fragment() {
             (q("").replace("otpauth", "OTPAUTH"), Valid(alice())),
             (q("").replace("otpauth", "OtpAuth"), Valid(alice())),
             (q("").replace("totp", "hotp"), Valid(hotp)),
-            (q("").replace("totp", "steam"), Refused(t("steam"))),
+            // `steam` is refused with the Steam Guard explanation of rule 4a.
+            (
+                q("").replace("totp", "steam"),
+                Refused(ParseError::SteamGuard { key: "type" }),
+            ),
+            (
+                q("").replace("totp", "Steam"),
+                Refused(ParseError::SteamGuard { key: "type" }),
+            ),
             (q("").replace("totp", "yaotp"), Refused(t("yaotp"))),
             (q("").replace("totp", "TOTP"), Refused(t("TOTP"))),
             (q("").replace("totp", "totp:443"), Refused(ParseError::Port)),
@@ -301,6 +309,137 @@ fn rule_4_query() {
             (q("&counter=1&counter=2"), dup("counter")),
             (q("&s%65cret=MZXW6YTBOI"), dup("secret")),
         ],
+    );
+}
+
+/// The 20-byte RFC 4226 test secret, so that no short-secret warning mixes in.
+const RFC_B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+#[test]
+fn rule_4a_parameters_that_change_what_a_code_means() {
+    let steam = |key| Refused(ParseError::SteamGuard { key });
+    let hotp = |extra: &str| q(extra).replace("totp", "hotp");
+    check(
+        "4a",
+        vec![
+            // pyotp's and KeePassXC's Steam convention, in any ASCII case, form-decoded.
+            (q("&encoder=steam"), steam("encoder")),
+            (q("&encoder=Steam"), steam("encoder")),
+            (q("&encoder=STEAM"), steam("encoder")),
+            (q("&encoder=st%65am"), steam("encoder")),
+            (hotp("&encoder=steam"), steam("encoder")),
+            // KeePassXC writes `digits=5` with it: the Steam explanation, not a digits error.
+            (
+                format!(
+                    "otpauth://totp/Valve:gaben?secret={RFC_B32}&period=30&digits=5\
+                     &issuer=Valve&encoder=steam"
+                ),
+                steam("encoder"),
+            ),
+            // Checked before the secret, so the first thing to fix is the real problem.
+            (
+                "otpauth://totp/alice?encoder=steam".into(),
+                steam("encoder"),
+            ),
+            // `algorithm=steam` (seen in some parsers) says the same thing.
+            (q("&algorithm=steam"), steam("algorithm")),
+            (q("&algorithm=STEAM"), steam("algorithm")),
+            // Any other encoder would change the code in an unknown way: refused too.
+            (
+                q("&encoder=base26"),
+                Refused(ParseError::Encoder {
+                    found: "base26".into(),
+                }),
+            ),
+            (
+                q("&encoder=steam+"),
+                Refused(ParseError::Encoder {
+                    found: "steam ".into(),
+                }),
+            ),
+            (
+                q("&encoder=%FF"),
+                Refused(ParseError::Encoding { key: "encoder" }),
+            ),
+            // Repeated: refused like the other parameters that matter (pyotp keeps the last
+            // copy, KeePassXC the first).
+            (
+                q("&encoder=steam&encoder=steam"),
+                Refused(ParseError::Duplicate { key: "encoder" }),
+            ),
+            (
+                q("&encoder=&encoder=steam"),
+                Refused(ParseError::Duplicate { key: "encoder" }),
+            ),
+            // An empty value counts as absent (rule 4), as KeePassXC's default encoder does.
+            (q("&encoder="), Valid(alice())),
+            (q("&encoder"), Valid(alice())),
+            // Keys stay case-sensitive: `Encoder` is an unknown key, and pyotp and KeePassXC
+            // ignore it as well.
+            (q("&Encoder=steam"), Valid(alice())),
+            // Harmless parameters are still ignored: a logo `image` URL (pyotp writes it),
+            // display hints, Yandex's `pin` outside its own type, anything else.
+            (
+                q(
+                    "&image=https%3A%2F%2Fexample.com%2Flogo.png&lock=false&color=FF0000\
+                   &pin=1234&foo=bar",
+                ),
+                Valid(alice()),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn rule_4a_steam_guard_message_explains_the_refusal() {
+    let message = Credential::parse(&q("&encoder=steam"))
+        .unwrap_err()
+        .to_string();
+    for part in [
+        "encoder",
+        "Steam Guard",
+        "5 characters",
+        "23456789BCDFGHJKMNPQRTVWXY",
+        "6 digits",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from: {message}");
+    }
+    let message = Credential::parse(&q("&encoder=base26"))
+        .unwrap_err()
+        .to_string();
+    assert!(message.starts_with("encoder: \"base26\""), "{message}");
+}
+
+#[test]
+fn rule_4a_steam_issuer_is_a_warning() {
+    let steam_uri = format!("otpauth://totp/Steam:gaben?secret={RFC_B32}&issuer=Steam");
+    let c = Credential::parse(&steam_uri).unwrap();
+    assert_eq!(c.issuer.as_deref(), Some("Steam"));
+    assert_eq!(c.account, "gaben");
+    assert_eq!(c.warnings(), vec![Warning::SteamIssuer]);
+    assert!(c.warnings()[0].to_string().contains("Steam Guard"));
+    // The warning does not stop the canonical form from parsing back (rule 10).
+    assert_eq!(Credential::parse(c.to_uri().expose()).unwrap(), c);
+    // The label prefix alone is enough, in any ASCII case.
+    let lower = format!("otpauth://totp/steam:gaben?secret={RFC_B32}");
+    assert_eq!(
+        Credential::parse(&lower).unwrap().warnings(),
+        vec![Warning::SteamIssuer]
+    );
+    // Only the exact name: other issuers, also ones that contain it, get no warning.
+    for issuer in ["Valve", "Steam%20Community", "Steamboat", "Ste%C3%A4m"] {
+        let uri = format!("otpauth://totp/a?secret={RFC_B32}&issuer={issuer}");
+        assert_eq!(
+            Credential::parse(&uri).unwrap().warnings(),
+            vec![],
+            "{issuer}"
+        );
+    }
+    // With a short secret both warnings are given.
+    let short = Credential::parse(&q("&issuer=STEAM")).unwrap();
+    assert_eq!(
+        short.warnings(),
+        vec![Warning::ShortSecret { bytes: 10 }, Warning::SteamIssuer]
     );
 }
 
