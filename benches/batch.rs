@@ -3,6 +3,7 @@
 //! both alike).
 //!
 //! `cargo bench --bench batch -- [TOKENS] [ROUNDS]` (defaults 1000, 5).
+//! The batch is checked (`safeid::batch::prepare`) before the clock starts; the run is timed.
 //! Prints tokens per second (median over rounds) for each mode and their ratio.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,15 +11,23 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use safeid::batch::{BatchOptions, BatchSeeds, run_batch};
-use safeid::journal::{Journal, JournalOptions};
-use safeid::sim::{SimStation, SystemClock, serial_queue};
+use safeid::batch::{self, BatchConfig, BatchSeeds, Cancel};
+use safeid::journal::JournalOptions;
 use safeid::transport::Station;
+use safeid_sim::{SimStation, SystemClock, serial_queue};
 
 fn one_run(tokens: u64, fsync: bool) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (mut journal, _) =
-        Journal::open_with(&dir.path().join("journal"), JournalOptions { fsync }).expect("journal");
+    let mut config = BatchConfig::new(
+        dir.path().join("journal"),
+        BatchSeeds::Random {
+            bytes: 20,
+            hash: Default::default(),
+            period: 30,
+        },
+    );
+    config.journal_options = JournalOptions { fsync };
+    let prepared = batch::prepare(config).expect("batch checks");
     let queue = serial_queue("8659612", 0, tokens, 6);
     let stations: Vec<Box<dyn Station>> = (0..2)
         .map(|i| {
@@ -30,19 +39,11 @@ fn one_run(tokens: u64, fsync: bool) -> f64 {
         })
         .collect();
     let start = Instant::now();
-    let summary = run_batch(
-        stations,
-        &mut journal,
-        BatchSeeds::Random {
-            bytes: 20,
-            hash: Default::default(),
-            period: 30,
-        },
-        &BatchOptions::default(),
-        &|_| {},
-    );
+    let report = prepared
+        .run(stations, &Cancel::new(), &|_| {})
+        .expect("batch");
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(summary.burned as u64, tokens, "{summary:?}");
+    assert_eq!(report.summary.burned as u64, tokens, "{:?}", report.summary);
     tokens as f64 / secs
 }
 

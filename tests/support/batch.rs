@@ -318,3 +318,50 @@ pub fn assert_tokens_hold_distinct_seeds(states: &[TokenState], what: &str) {
         }
     }
 }
+
+/// Reads back a vendor CSV export (base32, as the batch writes it by default).
+pub fn read_vendor(path: &std::path::Path) -> Vec<safeid::record::TokenSeed> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let options = safeid::sources::SeedFileOptions {
+        encoding: Some(safeid::sources::SecretEncoding::Base32),
+        ..Default::default()
+    };
+    safeid::export::read_vendor_csv(&text, &options).unwrap()
+}
+
+/// Reads back a PSKC export.
+pub fn read_pskc(path: &std::path::Path) -> Vec<safeid::record::TokenSeed> {
+    safeid::export::read_pskc(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Nothing is exported that a token may not hold: every exported record names a token
+/// that holds exactly its seed (and, where the format says, its hash and step).
+pub fn assert_exports_held(
+    records: &[safeid::record::TokenSeed],
+    states: &[TokenState],
+    with_params: bool,
+    what: &str,
+) {
+    let mut seen = std::collections::HashSet::new();
+    for r in records {
+        assert!(
+            seen.insert(r.serial.clone()),
+            "{what}: {} exported twice",
+            r.serial
+        );
+        let token = states
+            .iter()
+            .find(|s| s.serial == r.serial)
+            .unwrap_or_else(|| panic!("{what}: export names unknown serial {}", r.serial));
+        assert_eq!(
+            token.seed_hex.as_deref(),
+            Some(stored(&r.secret).as_str()),
+            "{what}: the export's seed for {} is not on the token",
+            r.serial
+        );
+        if with_params {
+            assert_eq!(token.config.hmac, sim_hmac(r.hash), "{what}: {}", r.serial);
+            assert_eq!(token.config.step_s, r.period, "{what}: {}", r.serial);
+        }
+    }
+}
