@@ -174,7 +174,10 @@ impl DeskApp {
             let mut last: Option<Result<Vec<String>, String>> = None;
             loop {
                 let now = bench.readers();
-                let key = now.as_ref().map(Clone::clone).map_err(ToString::to_string);
+                let key = match &now {
+                    Ok(list) => Ok(list.clone()),
+                    Err(e) => Err(e.to_string()),
+                };
                 if last.as_ref() != Some(&key) {
                     if tx.send(Msg::Readers(now.map_err(Problem::from))).is_err() {
                         return;

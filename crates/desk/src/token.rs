@@ -62,7 +62,7 @@ pub(crate) fn show(app: &mut DeskApp, ui: &mut egui::Ui) {
             ui.label(format!("{} this computer's", describe_offset(s.drift)));
             ui.end_row();
         });
-        if let Some(w) = s.clock_warning(u64::from(app.options.period.unwrap_or(30))) {
+        if let Some(w) = s.clock_warning(app.options.period.unwrap_or(30)) {
             ui.colored_label(ui.visuals().warn_fg_color, w);
         }
         if !s.key_known {
@@ -193,13 +193,20 @@ pub(crate) fn virtual_display(ui: &mut egui::Ui, token: &SharedToken) {
     };
     ui.heading("Virtual token");
     ui.label(format!("Serial {serial}"));
+    let blank = code.is_none();
     let shown = code.unwrap_or_else(|| "------".into());
-    ui.label(
-        egui::RichText::new(format!("Display: {shown}"))
-            .monospace()
-            .size(24.0),
+    ui.label("Its display shows");
+    ui.add(
+        egui::Label::new(
+            egui::RichText::new(format!("Display: {shown}"))
+                .monospace()
+                .size(20.0),
+        )
+        .extend(),
     );
-    ui.label("(press its button: this is what the display shows)");
+    if blank {
+        ui.label("(no seed: dashes)");
+    }
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_secs(1));
 }

@@ -48,6 +48,10 @@ fn real_window_under_xvfb_is_found_and_captured() {
             .unwrap(),
     );
     let window = find_window(&conn, root, "safeid", Duration::from_secs(60));
+    // The pointer out of the way (Xvfb starts it in the middle, over a control).
+    conn.warp_pointer(x11rb::NONE, root, 0, 0, 0, 0, 1279, 799)
+        .unwrap();
+    conn.flush().unwrap();
     // Let the app lay out, read the token and draw a few frames.
     std::thread::sleep(Duration::from_secs(4));
     let geometry = conn.get_geometry(window).unwrap().reply().unwrap();

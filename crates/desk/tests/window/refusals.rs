@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use egui_kittest::kittest::Queryable;
 use safeid_desk::SimBench;
 use safeid_sim::{Faults, TokenSpec};
 
