@@ -336,6 +336,11 @@ fn start(app: &mut DeskApp) {
             return;
         }
     };
+    // The batch stations open the readers themselves: let go of the single-token link.
+    if app.token.busy.is_none() {
+        app.token.conn = None;
+        app.token.status = None;
+    }
     let cancel = Cancel::new();
     app.batch.cancel = Some(cancel.clone());
     let bench = std::sync::Arc::clone(&app.bench);

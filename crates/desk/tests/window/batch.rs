@@ -89,3 +89,48 @@ fn batch_with_a_token_removed_mid_burn_is_resumed() {
     }
     assert!(h.query_by_label("Resume batch").is_none());
 }
+
+#[test]
+fn cancelled_batch_stops_between_tokens_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cancel.journal");
+    let bench = Arc::new(SimBench::new(SERIAL));
+    // The second token answers its first command late: time to press Cancel.
+    bench.set_batch_tokens(
+        "8659612",
+        Arc::new(|serial: &str| {
+            let faults = if serial == "8659612000002" {
+                Faults {
+                    stall_at: Some((0, std::time::Duration::from_millis(700))),
+                    ..Faults::default()
+                }
+            } else {
+                Faults::default()
+            };
+            (TokenSpec::token2(serial), faults)
+        }),
+    );
+    let mut h = tall(&bench);
+    click(&mut h, "Batch");
+    type_into(&mut h, "Journal file", journal.to_str().unwrap());
+    h.get_by_label("Start batch").click();
+    h.step();
+    h.step();
+    h.get_by_label("Cancel batch").click();
+    settle(&mut h);
+    assert_shown(&h, "cancelled");
+    assert_shown(
+        &h,
+        "Place the remaining tokens again and press Resume batch.",
+    );
+    let (first, _) = safeid::journal::JournalState::load(&journal).unwrap();
+    assert!(
+        first.records().len() < 5,
+        "{} burned before the cancel",
+        first.records().len()
+    );
+    click(&mut h, "Resume batch");
+    assert_shown(&h, "Every token is done.");
+    let (state, _) = safeid::journal::JournalState::load(&journal).unwrap();
+    assert_eq!(state.records().len(), 5);
+}

@@ -203,3 +203,119 @@ impl egui::DroppedFile for Dropped {
 fn data_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
+
+/// A Google Authenticator export with two accounts, encoded by hand from the export's
+/// protobuf layout (field 1: repeated OtpParameters {1 secret, 2 name, 3 issuer,
+/// 4 algorithm 1 = SHA1, 5 digits 1 = six, 6 type 2 = TOTP}).
+fn migration_uri() -> String {
+    fn param(secret: &[u8], name: &str, issuer: &str) -> Vec<u8> {
+        let mut p = vec![0x0A, secret.len() as u8];
+        p.extend_from_slice(secret);
+        p.extend([0x12, name.len() as u8]);
+        p.extend_from_slice(name.as_bytes());
+        p.extend([0x1A, issuer.len() as u8]);
+        p.extend_from_slice(issuer.as_bytes());
+        p.extend([0x20, 0x01, 0x28, 0x01, 0x30, 0x02]);
+        p
+    }
+    let bob: Vec<u8> = (1..=20).collect();
+    let mut payload = Vec::new();
+    for p in [
+        param(b"Hello!\xDE\xAD\xBE\xEF", "alice", "GitHub"),
+        param(&bob, "bob", "Google"),
+    ] {
+        payload.extend([0x0A, p.len() as u8]);
+        payload.extend(p);
+    }
+    use base64::Engine as _;
+    let data = base64::engine::general_purpose::STANDARD.encode(payload);
+    let data = data
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    format!("otpauth-migration://offline?data={data}")
+}
+
+#[test]
+fn migration_export_offers_an_account_picker() {
+    let bench = Arc::new(SimBench::new(SERIAL));
+    let mut h = tall(&bench);
+    click(&mut h, "otpauth URI");
+    type_into(&mut h, "URI", &migration_uri());
+    click(&mut h, "Read URI");
+    assert_shown(&h, "2 accounts: choose the one to burn");
+    click(&mut h, "Google:bob (20 bytes, hidden)");
+    click(&mut h, "Connect");
+    click(&mut h, "Burn…");
+    click(&mut h, &format!("Burn token {SERIAL}"));
+    let expected: String = (1..=20u8).map(|b| format!("{b:02X}")).collect();
+    assert_eq!(placed(&bench, 0).seed_hex, Some(expected));
+}
+
+#[test]
+fn seed_file_row_is_matched_by_the_serial() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seeds.csv");
+    std::fs::write(
+        &file,
+        "8659622000009,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n8659622000001,JBSWY3DPEHPK3PXP\n",
+    )
+    .unwrap();
+    let bench = Arc::new(SimBench::new(SERIAL));
+    let mut h = tall(&bench);
+    click(&mut h, "Seed file");
+    type_into(&mut h, "Seed file path", file.to_str().unwrap());
+    click(&mut h, "Load seed file");
+    assert_shown(&h, "2 rows; the row of the token's serial is used");
+    click(&mut h, "Connect");
+    click(&mut h, "Burn…");
+    click(&mut h, &format!("Burn token {SERIAL}"));
+    assert_eq!(
+        placed(&bench, 0).seed_hex.as_deref(),
+        Some(URI_SEED_ON_TOKEN_HEX)
+    );
+}
+
+#[test]
+fn clock_far_off_without_sync_needs_acceptance_and_verifies_on_the_token_clock() {
+    let bench = Arc::new(SimBench::new(SERIAL));
+    let mut spec = safeid_sim::TokenSpec::token2(SERIAL);
+    spec.clock_offset = -900;
+    bench.place_next(spec, safeid_sim::Faults::default());
+    let mut h = tall(&bench);
+    click(&mut h, "Sync token clock");
+    burn_uri(&mut h, URI);
+    assert_shown(&h, "15m behind this computer's");
+    assert_shown(
+        &h,
+        "the token's clock is 15m behind the host's and would not be set",
+    );
+    assert_shown(&h, "What to do: Tick \"Accept clock-drift\" under Options");
+    click(&mut h, "Accept clock-drift");
+    click(&mut h, "Burn…");
+    assert_shown(
+        &h,
+        "Warning: the token's clock is 15m behind the host's and will not be set",
+    );
+    click(&mut h, &format!("Burn token {SERIAL}"));
+    let token = placed(&bench, 0);
+    // The config write re-sent the token's own time: still 15 minutes behind.
+    let host = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        (host - token.clock).abs_diff(900) <= 5,
+        "token clock {}",
+        token.clock
+    );
+    let display = bench.placed()[0].lock().unwrap().display_code().unwrap();
+    type_into(&mut h, "Code on the display", &display);
+    click(&mut h, "Verify");
+    assert_shown(
+        &h,
+        &format!(
+            "Burned, clock off: {display} matches on the token's own clock, which is 15m behind the host's"
+        ),
+    );
+}
