@@ -187,7 +187,10 @@ mod tests {
             }
         );
         // The library's message names no front end's flag; it says how to choose.
-        assert!(err.to_string().contains("choose one by name, part of a name, or index"));
+        assert!(
+            err.to_string()
+                .contains("choose one by name, part of a name, or index")
+        );
         assert!(!err.to_string().contains("--"));
     }
 
