@@ -1024,3 +1024,77 @@ fn exports_leave_out_uncertain_and_failed_tokens() {
     );
     check_all(&[&a, &u, &f], &report.journal, "uncertain");
 }
+
+/// Defect 1 in another form (found by tests/batch_model.rs): every credential of the list
+/// has been given out, but one was given to a token whose burn failed (nothing written, or
+/// the seed reply lost). When a resumed batch meets a new token first, the list is "used
+/// up" for it; the batch must still re-burn the token that holds the unburned credential
+/// when it comes, and must not report the job complete while a credential was never
+/// burned.
+#[test]
+fn a_used_up_list_still_burns_the_token_that_holds_an_unburned_credential() {
+    let mut wrong = Vec::new();
+    for (name, fault) in [
+        (
+            "failed before anything was written",
+            Faults {
+                remove_after: Some(2),
+                ..Faults::default()
+            },
+        ),
+        (
+            "seed reply lost (uncertain)",
+            Faults {
+                remove_in_flight_after: Some(5),
+                ..Faults::default()
+            },
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let clock = ManualClock::new(T0);
+        let (a, b, c) = (
+            token("8659612000001", &clock),
+            token("8659612000002", &clock),
+            token("8659612000003", &clock),
+        );
+        let report = run(
+            config(&path, BatchSeeds::Credentials(credentials(2)), &clock, true),
+            vec![PoolStation::boxed(
+                "r",
+                vec![Presentation::plain(&a), Presentation::with(&b, fault)],
+            )],
+        );
+        assert_eq!((report.summary.burned, report.summary.failed), (1, 1));
+
+        // Only the new token comes: nothing to give it; the job is not complete.
+        let mut only_new = config(&path, BatchSeeds::Credentials(credentials(2)), &clock, true);
+        only_new.resume = true;
+        let report = run(only_new, station(&[&c]));
+        assert_eq!(report.summary.not_touched, 1, "{name}");
+        if !report.summary.resume_needed() {
+            wrong.push(format!(
+                "{name}: credential 2 was never burned, yet the report says no resume is needed ({:?})",
+                report.summary
+            ));
+        }
+
+        // The new token first, then the one holding credential 2.
+        let mut both = config(&path, BatchSeeds::Credentials(credentials(2)), &clock, true);
+        both.resume = true;
+        let report = run(both, station(&[&c, &b]));
+        let b_done = report
+            .journal
+            .get("8659612000002")
+            .is_some_and(|e| e.is_done());
+        if !b_done || state(&b).seed_hex != Some(stored_hex(&secret_of(2))) {
+            wrong.push(format!(
+                "{name}: the batch stopped at the new token ({:?}) and never re-burned credential 2 into {}",
+                report.summary.stopped, "8659612000002"
+            ));
+        }
+        assert_eq!(state(&c).seed_hex, None, "{name}");
+        check_all(&[&a, &b, &c], &report.journal, name);
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

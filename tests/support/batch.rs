@@ -136,12 +136,17 @@ impl Presentation {
     }
 }
 
+/// Called around every APDU a [`PoolStation`]'s transports carry: `false` before it is
+/// handed to the token, `true` once the token has answered (or the transmit failed).
+pub type ApduHook = Arc<dyn Fn(bool) + Send + Sync>;
+
 /// A station that presents existing tokens in order (each leaves the reader, powering
 /// off, when the next is asked for).
 pub struct PoolStation {
     name: String,
     queue: VecDeque<Presentation>,
     current: Option<PoolTransport>,
+    hook: Option<ApduHook>,
 }
 
 impl PoolStation {
@@ -151,7 +156,14 @@ impl PoolStation {
             name: name.into(),
             queue: queue.into(),
             current: None,
+            hook: None,
         }
+    }
+
+    /// The same, calling `hook` around every APDU.
+    pub fn with_hook(mut self, hook: ApduHook) -> Self {
+        self.hook = Some(hook);
+        self
     }
 
     /// The same, boxed for [`safeid::batch::PreparedBatch::run`].
@@ -182,6 +194,7 @@ impl Station for PoolStation {
             first: SimTransport::with_faults(p.token, p.faults),
             swap_to: p.swap_to.map(SimTransport::new),
             transactions: 0,
+            hook: self.hook.clone(),
         };
         Ok(Some(self.current.insert(transport)))
     }
@@ -193,6 +206,22 @@ pub struct PoolTransport {
     first: SimTransport,
     swap_to: Option<SimTransport>,
     transactions: usize,
+    hook: Option<ApduHook>,
+}
+
+/// A transaction that calls the station's hook around every APDU.
+struct HookedTransaction<'a> {
+    inner: Box<dyn Transaction + 'a>,
+    hook: ApduHook,
+}
+
+impl Transaction for HookedTransaction<'_> {
+    fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (self.hook)(false);
+        let reply = self.inner.transmit_raw(command);
+        (self.hook)(true);
+        reply
+    }
 }
 
 impl PoolTransport {
@@ -228,7 +257,12 @@ impl Transport for PoolTransport {
                 .unwrap_or_else(PoisonError::into_inner)
                 .power_off();
         }
-        self.active().begin()
+        let hook = self.hook.clone();
+        let inner = self.active().begin()?;
+        Ok(match hook {
+            Some(hook) => Box::new(HookedTransaction { inner, hook }),
+            None => inner,
+        })
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {
