@@ -157,31 +157,25 @@ impl Provisioner {
         self.session(transport).info()
     }
 
-    /// Step 2: every check that can be made without a secure command, for this token and
-    /// plan. Refuses an unknown model with no key given, and a token whose clock is off by
-    /// more than the drift limit when the clock is not synced (unless accepted); collects
-    /// what the user must be told before confirming.
-    pub fn prepare(
+    /// The checks of [`Provisioner::prepare`] that need no plan, for a token just placed:
+    /// an unknown model with no key given is refused, and so is a clock off by more than
+    /// the drift limit when it will not be synced (unless accepted). `period` is the TOTP
+    /// step the token will use (30 when not known yet). Returns what the user must be told.
+    pub fn check_token(
         &self,
-        token: TokenStatus,
-        plan: BurnPlan,
+        token: &TokenStatus,
+        period: u64,
         options: &BurnOptions,
-    ) -> Result<PendingBurn, PrepareError> {
+    ) -> Result<Vec<BurnWarning>, PrepareError> {
         if !token.key_known && self.key.is_none() {
             return Err(PrepareError::UnknownModel {
-                serial: token.serial,
+                serial: token.serial.clone(),
             });
         }
-        let mut warnings: Vec<BurnWarning> = plan
-            .warnings()
-            .iter()
-            .copied()
-            .map(BurnWarning::Plan)
-            .collect();
+        let mut warnings = Vec::new();
         if token.model.is_none() {
             warnings.push(BurnWarning::KeyGuessed);
         }
-        let period = u64::from(plan.step().seconds());
         let off = token.drift.unsigned_abs();
         if !options.sync_clock && off > period {
             if off > self.drift_limit && !options.accept_clock_drift {
@@ -195,6 +189,26 @@ impl Provisioner {
                 period,
             });
         }
+        Ok(warnings)
+    }
+
+    /// Step 2: every check that can be made without a secure command, for this token and
+    /// plan ([`Provisioner::check_token`] and the plan's own warnings), collecting what the
+    /// user must be told before confirming.
+    pub fn prepare(
+        &self,
+        token: TokenStatus,
+        plan: BurnPlan,
+        options: &BurnOptions,
+    ) -> Result<PendingBurn, PrepareError> {
+        let period = u64::from(plan.step().seconds());
+        let mut warnings: Vec<BurnWarning> = plan
+            .warnings()
+            .iter()
+            .copied()
+            .map(BurnWarning::Plan)
+            .collect();
+        warnings.extend(self.check_token(&token, period, options)?);
         Ok(PendingBurn {
             token,
             plan,
@@ -397,6 +411,23 @@ impl Burned {
     /// The seed's plan (algorithm, step...).
     pub fn plan(&self) -> &BurnPlan {
         &self.plan
+    }
+
+    /// The export record of this token: its serial, the seed as written (after any
+    /// conversion), the algorithm and step it was configured with, its model names, and the
+    /// credential's label as display name. Holds the seed: drop it once exported.
+    pub fn record(&self) -> crate::record::TokenSeed {
+        let r = &self.report;
+        let mut record = crate::record::TokenSeed::new(
+            r.token.status.serial.clone(),
+            safeid_secret::SecretBytes::from_slice(self.plan.seed().expose()),
+        );
+        record.hash = r.hmac;
+        record.period = r.step_seconds;
+        record.manufacturer = r.token.status.manufacturer.clone();
+        record.model = r.token.status.model.clone();
+        record.display_name = r.label.clone();
+        record
     }
 
     /// The time on the token's clock when the host reads `host_now`.

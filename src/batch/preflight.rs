@@ -223,8 +223,7 @@ fn check_exports(config: &BatchConfig, templates: &[TokenSeed]) -> Result<(), Ba
         if let ExportKind::File(f) = target.kind {
             check_format(f, templates, &config.export_options)?;
         }
-        check_export_path(&target.kind, &target.path, config.overwrite_exports)
-            .map_err(|(reason, hint)| path_error(reason, hint))?;
+        check_export(target, config.overwrite_exports)?;
     }
     Ok(())
 }
@@ -255,6 +254,20 @@ fn check_format(
             format: format.name(),
             reason: format!("{e}; PSKC carries every parameter the tokens have"),
         })
+}
+
+/// Checks that one export can be written where asked: its folder exists and takes new
+/// files, a file export does not name a folder, and an existing file is only replaced when
+/// `overwrite` allows it. Front ends call it before a single-token export too.
+pub fn check_export(target: &super::ExportTarget, overwrite: bool) -> Result<(), BatchError> {
+    check_export_path(&target.kind, &target.path, overwrite).map_err(|(reason, hint)| {
+        BatchError::ExportPath {
+            format: target.kind.name(),
+            path: target.path.clone(),
+            reason,
+            hint,
+        }
+    })
 }
 
 /// The export's folder exists and takes new files; an existing file is only replaced when

@@ -112,6 +112,20 @@ impl Secret {
             {
                 Err(PlanError::ShortRandomSeed(len))
             }
+            // A seed file row says its own algorithm and period (the file's options).
+            Origin::SeedFile => {
+                let own = PlanOptions {
+                    algorithm: opts.algorithm.or_else(|| {
+                        safeid_proto::HmacAlgorithm::try_from(self.credential.algorithm).ok()
+                    }),
+                    period: opts.period.or(match self.credential.kind {
+                        Kind::Totp { period } => Some(period),
+                        Kind::Hotp { .. } => None,
+                    }),
+                    ..opts.clone()
+                };
+                BurnPlan::from_seed(&self.credential.secret, &own)
+            }
             _ => BurnPlan::from_seed(&self.credential.secret, opts),
         }
     }

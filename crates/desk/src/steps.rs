@@ -46,7 +46,7 @@ impl OptionsPanel {
         }
     }
 
-    fn burn_options(&self) -> BurnOptions {
+    pub(crate) fn burn_options(&self) -> BurnOptions {
         BurnOptions {
             sync_clock: self.sync_clock,
             accept_clock_drift: self.accept.contains(&Acceptance::Risk(Risk::ClockDrift)),
@@ -466,20 +466,18 @@ fn start_export(app: &mut DeskApp) {
         kind: e.kind.clone(),
         path: PathBuf::from(e.path.trim()),
     };
-    // Stands in for a library call that refuses an existing file (see docs/desk.md).
-    if matches!(target.kind, ExportKind::File(_)) && target.path.exists() && !e.overwrite {
-        app.attention = Some(Control::Overwrite);
-        app.export.problem = Some(
-            Problem::new("export_path", format!("{} exists", target.path.display()))
-                .with_hint(Some(safeid::Hint::Overwrite)),
-        );
+    if let Err(err) = safeid::batch::check_export(&target, e.overwrite) {
+        if err.hint() == Some(safeid::Hint::Overwrite) {
+            app.attention = Some(Control::Overwrite);
+        }
+        app.export.problem = Some(Problem::from(err));
         return;
     }
     let options = ExportOptions {
         upn: Some(e.upn.trim().to_owned()).filter(|u| !u.is_empty()),
         ..ExportOptions::default()
     };
-    let record = record_of(burned);
+    let record = burned.record();
     app.export.busy = true;
     app.export.problem = None;
     app.spawn(move || {
@@ -495,20 +493,4 @@ fn start_export(app: &mut DeskApp) {
         drop(record);
         Msg::Exported(result)
     });
-}
-
-/// The export record of a burned token. Stands in for a library call (`Burned::record`,
-/// see docs/desk.md): every field comes from the burn report and plan as they are.
-fn record_of(burned: &Burned) -> safeid::record::TokenSeed {
-    let r = burned.report();
-    let mut record = safeid::record::TokenSeed::new(
-        r.token.status.serial.clone(),
-        safeid::secret::SecretBytes::from_slice(burned.plan().seed().expose()),
-    );
-    record.hash = r.hmac;
-    record.period = r.step_seconds;
-    record.manufacturer = r.token.status.manufacturer.clone();
-    record.model = r.token.status.model.clone();
-    record.display_name = r.label.clone();
-    record
 }

@@ -65,11 +65,19 @@ pub(crate) fn show(app: &mut DeskApp, ui: &mut egui::Ui) {
         if let Some(w) = s.clock_warning(app.options.period.unwrap_or(30)) {
             ui.colored_label(ui.visuals().warn_fg_color, w);
         }
-        if !s.key_known {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                "Unknown model: no access key is known for it. Nothing that needs a key is sent until you give one; the probe reads what the token reports, without writing.",
-            );
+        // The library's own checks for a token just placed, in its words.
+        if let Ok(p) = app.provisioner() {
+            let period = app.options.period.unwrap_or(30);
+            match p.check_token(s, period, &app.options.burn_options()) {
+                Ok(warnings) => {
+                    for w in warnings {
+                        ui.colored_label(ui.visuals().warn_fg_color, w.to_string());
+                    }
+                }
+                Err(e) => {
+                    ui.colored_label(ui.visuals().warn_fg_color, e.to_string());
+                }
+            }
         }
     }
     ui.horizontal_wrapped(|ui| {
