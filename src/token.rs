@@ -544,3 +544,110 @@ impl fmt::Display for Verification {
         f.write_str(&self.explanation())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Mutex;
+
+    use safeid_otpauth::Credential;
+    use safeid_sim::{ManualClock, SimTransport, TokenSpec, VirtualToken};
+
+    use super::*;
+    use crate::plan::PlanOptions;
+
+    fn status(serial: &str, drift: i64, known: bool) -> TokenStatus {
+        TokenStatus {
+            serial: serial.into(),
+            model: known.then(|| "OTPC-P2-i".into()),
+            manufacturer: known.then(|| "Token2".into()),
+            restricted: true,
+            key_known: known,
+            token_time: 1_800_000_000,
+            host_time: 1_800_000_000,
+            drift,
+        }
+    }
+
+    #[test]
+    fn check_token_refuses_what_needs_no_plan_to_refuse() {
+        let p = Provisioner::new();
+        let keep = BurnOptions {
+            sync_clock: false,
+            accept_clock_drift: false,
+        };
+        let unknown = p.check_token(&status("44", 0, false), 30, &BurnOptions::default());
+        assert!(matches!(unknown, Err(PrepareError::UnknownModel { .. })));
+        let guessed = p
+            .clone()
+            .with_key(Some(safeid_proto::AccessKey::token2()))
+            .check_token(&status("44", 0, false), 30, &BurnOptions::default())
+            .unwrap();
+        assert_eq!(guessed, vec![BurnWarning::KeyGuessed]);
+        let far = p.check_token(&status("8659622000001", 601, true), 30, &keep);
+        assert!(matches!(
+            far,
+            Err(PrepareError::ClockTooFar { drift: 601, .. })
+        ));
+        let near = p
+            .check_token(&status("8659622000001", 200, true), 30, &keep)
+            .unwrap();
+        assert_eq!(
+            near,
+            vec![BurnWarning::ClockOff {
+                drift: 200,
+                period: 30
+            }]
+        );
+        // Synced, the drift does not matter; within one step it is not worth a word.
+        let synced = p.check_token(
+            &status("8659622000001", 100_000, true),
+            30,
+            &BurnOptions::default(),
+        );
+        assert_eq!(synced.unwrap(), Vec::new());
+        assert_eq!(
+            p.check_token(&status("8659622000001", 30, true), 30, &keep)
+                .unwrap(),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn the_record_of_a_burn_is_what_the_token_holds() {
+        let clock = ManualClock::new(1_800_000_000);
+        let token = Arc::new(Mutex::new(VirtualToken::new(
+            TokenSpec::token2("8659612000007"),
+            Arc::new(clock.clone()),
+        )));
+        let mut reader = SimTransport::new(Arc::clone(&token));
+        let p = Provisioner::new().with_clock(Arc::new(clock));
+        let cred = Credential::parse(
+            "otpauth://totp/Acme:bob?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&algorithm=SHA256&period=60",
+        )
+        .unwrap();
+        let plan = BurnPlan::from_credential(&cred, &PlanOptions::default()).unwrap();
+        let status = p.read(&mut reader).unwrap();
+        let burned = p
+            .prepare(status, plan, &BurnOptions::default())
+            .unwrap()
+            .burn(&p, &mut reader)
+            .unwrap();
+        let record = burned.record();
+        let state = token.lock().unwrap().state();
+        assert_eq!(record.serial, "8659612000007");
+        // "12345678901234567890" as the token stores it (20 bytes, no extension needed).
+        assert_eq!(
+            state.seed_hex.as_deref(),
+            Some("3132333435363738393031323334353637383930")
+        );
+        assert_eq!(record.secret.expose(), b"12345678901234567890");
+        assert_eq!(
+            (record.hash, record.period),
+            (safeid_proto::HmacAlgorithm::Sha256, 60)
+        );
+        assert_eq!(state.config.step_s, 60);
+        assert_eq!(record.model.as_deref(), Some("OTPC-P1-i"));
+        assert_eq!(record.display_name.as_deref(), Some("Acme:bob"));
+    }
+}

@@ -392,3 +392,42 @@ pub fn watch_screens(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_file_row_keeps_its_own_algorithm_and_period() {
+        let options = crate::sources::SeedFileOptions {
+            hash: safeid_proto::HmacAlgorithm::Sha256,
+            period: 60,
+            ..Default::default()
+        };
+        let file =
+            SeedFile::parse_with("8659622000001,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n", &options)
+                .unwrap();
+        let secret = from_seed_file(&file, "8659622000001").unwrap();
+        let plan = secret.plan(&PlanOptions::default()).unwrap();
+        assert_eq!(plan.hmac(), safeid_proto::HmacAlgorithm::Sha256);
+        assert_eq!(plan.step().seconds(), 60);
+        assert!(matches!(
+            from_seed_file(&file, "8659622000002"),
+            Err(SourceError::NoRowForSerial(_))
+        ));
+    }
+
+    #[test]
+    fn a_short_random_seed_needs_the_risk_accepted() {
+        let found = read(SeedInput::Random { bytes: 10 }, &ModelTable::builtin()).unwrap();
+        let secret = found.pick(None).unwrap();
+        assert_eq!(
+            secret.plan(&PlanOptions::default()).unwrap_err(),
+            PlanError::ShortRandomSeed(10)
+        );
+        let mut opts = PlanOptions::default();
+        opts.accept.insert(Acceptance::Risk(Risk::ShortRandomSeed));
+        assert_eq!(secret.plan(&opts).unwrap().seed().len(), 10);
+    }
+}
