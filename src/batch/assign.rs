@@ -31,7 +31,23 @@ pub(super) enum Source {
     },
     /// The records the credentials become (serial not yet set), in list order; their
     /// secret is what the token will hold (after any accepted conversion).
-    Credentials(VecDeque<TokenSeed>),
+    Credentials(CredentialList),
+}
+
+/// A credential list: every record, and those not handed out yet in this run.
+pub(super) struct CredentialList {
+    pub(super) all: Vec<TokenSeed>,
+    pub(super) queue: VecDeque<TokenSeed>,
+}
+
+impl CredentialList {
+    /// A list handing out `records` in order.
+    pub(super) fn new(records: Vec<TokenSeed>) -> Self {
+        Self {
+            queue: records.iter().cloned().collect(),
+            all: records,
+        }
+    }
 }
 
 /// The choice for one token.
@@ -45,13 +61,19 @@ pub(super) enum Choice {
 }
 
 impl Source {
-    /// Credentials of the list not yet given to any serial of `journal`.
+    /// Credentials of the list not burned yet: never given to a serial, or given to one
+    /// whose burn is not done (it failed, or is uncertain). `None` for other sources.
     pub(super) fn credentials_left(&self, journal: &JournalState) -> Option<usize> {
         match self {
-            Source::Credentials(queue) => Some(
-                queue
+            Source::Credentials(list) => Some(
+                list.all
                     .iter()
-                    .filter(|r| journal.holder_of(&r.secret).is_none())
+                    .filter(|r| {
+                        journal
+                            .holder_of(&r.secret)
+                            .and_then(|serial| journal.get(serial))
+                            .is_none_or(|s| !s.is_done())
+                    })
                     .count(),
             ),
             _ => None,
@@ -99,7 +121,7 @@ impl Source {
                 seed.period = *period;
                 seed
             }
-            Source::Credentials(queue) => match next_unused(queue, journal) {
+            Source::Credentials(list) => match next_unused(&mut list.queue, journal) {
                 Some(record) => record,
                 None => return Ok(Choice::Exhausted),
             },

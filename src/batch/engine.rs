@@ -184,17 +184,25 @@ fn plan_token(
             "the batch is complete".into(),
         )));
     }
-    let choice = lock(&shared.source).choose(journal.state(), status, config.reburn)?;
-    let record = match choice {
+    let mut source = lock(&shared.source);
+    let record = match source.choose(journal.state(), status, config.reburn)? {
         Choice::Seed(r) => r,
         Choice::AlreadyDone => return Ok(Err(TokenOutcome::AlreadyDone)),
-        Choice::Exhausted => {
-            shared.stop("every credential was used".into());
+        // Every credential is given out. Stop only when every one is burned: a token that
+        // holds an unburned credential (its burn failed) may still come.
+        Choice::Exhausted if source.credentials_left(journal.state()) == Some(0) => {
+            shared.stop("every credential was burned".into());
             return Ok(Err(TokenOutcome::NotTouched(
-                "every credential was used".into(),
+                "every credential was burned".into(),
+            )));
+        }
+        Choice::Exhausted => {
+            return Ok(Err(TokenOutcome::NotTouched(
+                "every credential was given to another token; the tokens that hold unburned ones must be placed again".into(),
             )));
         }
     };
+    drop(source);
     let plan = BurnPlan::from_record(&record, &config.plan).map_err(|source| TokenError::Plan {
         serial: record.serial.clone(),
         source,

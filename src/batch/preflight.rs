@@ -1,13 +1,13 @@
 //! Everything a batch checks before the journal is created or a token is touched.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use safeid_secret::SecretBytes;
 
-use super::assign::{Source, credential_record};
+use super::assign::{CredentialList, Source, credential_record};
 use super::{BatchConfig, BatchError, BatchSeeds, ExportKind, PreparedBatch};
 use crate::error::Hint;
 use crate::journal::{JournalError, JournalState, Recovery};
@@ -189,7 +189,7 @@ pub(super) fn source_of(seeds: BatchSeeds, opts: &PlanOptions) -> Result<Source,
             hash,
             period,
         },
-        BatchSeeds::Credentials(creds) => Source::Credentials(
+        BatchSeeds::Credentials(creds) => Source::Credentials(CredentialList::new(
             creds
                 .iter()
                 .enumerate()
@@ -199,14 +199,15 @@ pub(super) fn source_of(seeds: BatchSeeds, opts: &PlanOptions) -> Result<Source,
                         source,
                     })
                 })
-                .collect::<Result<VecDeque<_>, _>>()?,
-        ),
+                .collect::<Result<Vec<_>, _>>()?,
+        )),
     })
 }
 
 /// Every export can carry the seeds' parameters and can be written where asked.
 fn check_exports(config: &BatchConfig, templates: &[TokenSeed]) -> Result<(), BatchError> {
-    let mut paths: Vec<PathBuf> = Vec::new();
+    // The journal is never an export's target.
+    let mut paths: Vec<PathBuf> = vec![identity(&config.journal)];
     for target in &config.exports {
         let format = target.kind.name();
         let path_error = |reason: String, hint: Option<Hint>| BatchError::ExportPath {
@@ -215,17 +216,34 @@ fn check_exports(config: &BatchConfig, templates: &[TokenSeed]) -> Result<(), Ba
             reason,
             hint,
         };
-        let absolute = std::path::absolute(&target.path).unwrap_or_else(|_| target.path.clone());
-        if paths.contains(&absolute) {
+        let same = identity(&target.path);
+        if paths.first() == Some(&same) {
+            return Err(path_error("it is the journal itself".into(), None));
+        }
+        if paths.contains(&same) {
             return Err(path_error("the same path is given twice".into(), None));
         }
-        paths.push(absolute);
+        paths.push(same);
         if let ExportKind::File(f) = target.kind {
             check_format(f, templates, &config.export_options)?;
         }
         check_export(target, config.overwrite_exports)?;
     }
     Ok(())
+}
+
+/// What a path names, however it is spelled: its folder resolved (links, `..`) plus its
+/// file name; the absolute spelling when the folder does not exist.
+pub(crate) fn identity(path: &Path) -> PathBuf {
+    let name = path.file_name();
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (fs::canonicalize(parent), name) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
 }
 
 /// Renders the format for the source's parameters (in memory, dropped at once): a format
