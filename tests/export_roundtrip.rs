@@ -168,6 +168,8 @@ fn every_text_format_with_an_importer_round_trips_the_golden_records() {
                 export::read_vendor_csv(text.expose(), &SeedFileOptions::default())
             }
             Format::OtpauthUris => export::read_otpauth_uris(text.expose()),
+            Format::DuoCsv => export::read_duo_csv(text.expose(), 30, 6),
+            Format::LinotpCsv => export::read_linotp_csv(text.expose()),
         }
         .unwrap();
         assert!(back.len() == 1 && back[0].same_seed(&a), "{format:?}");
