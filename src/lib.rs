@@ -10,6 +10,7 @@ pub use safeid_totp as totp;
 pub use safeid_transport as transport;
 
 pub mod batch;
+pub mod enroll;
 pub mod export;
 pub mod journal;
 pub mod record;

@@ -54,6 +54,13 @@ fn burn_group(group: u32, cases: &[(usize, HashFunction, u32)]) -> Vec<Burned> {
         .collect()
 }
 
+/// The key or password a PSKC file needs, if any.
+#[derive(Clone, Copy, Default)]
+struct Keys<'a> {
+    psk: Option<&'a str>,
+    password: Option<&'a str>,
+}
+
 /// One table row: format, checker, cases run, cases accepted.
 struct Tally {
     rows: BTreeMap<(String, String), (usize, usize)>,
@@ -78,11 +85,10 @@ fn oathtool_check(
     label: &str,
     reader: &str,
     path: &Path,
-    psk: Option<&str>,
-    password: Option<&str>,
+    keys: Keys<'_>,
     tokens: &[&Burned],
 ) {
-    let read = d.secrets(reader, path, psk, password);
+    let read = d.secrets(reader, path, keys.psk, keys.password);
     assert_eq!(read.len(), tokens.len(), "{label}: tokens read back");
     for (entry, b) in read.iter().zip(tokens) {
         assert_eq!(entry["serial"], b.record.serial.as_str(), "{label}");
@@ -104,18 +110,16 @@ fn oathtool_check(
 }
 
 /// Loads a file into privacyIDEA and checks every token's displayed code.
-#[allow(clippy::too_many_arguments)]
 fn privacyidea_check(
     d: &mut Driver,
     tally: &mut Tally,
     label: &str,
     kind: &str,
     path: &Path,
-    psk: Option<&str>,
-    password: Option<&str>,
+    keys: Keys<'_>,
     tokens: &[&Burned],
 ) {
-    let r = d.load(kind, path, psk, password);
+    let r = d.load(kind, path, keys.psk, keys.password);
     assert_eq!(r["n_imported"], tokens.len(), "{label}: {r}");
     assert_eq!(r["n_not_imported"], 0, "{label}: {r}");
     for b in tokens {
@@ -190,8 +194,7 @@ fn exports_are_read_by_privacyidea_pskctool_pskc_and_oathtool() {
         "privacyidea CSV",
         "oathcsv",
         &path,
-        None,
-        None,
+        Keys::default(),
         &refs,
     );
     oathtool_check(
@@ -200,8 +203,7 @@ fn exports_are_read_by_privacyidea_pskctool_pskc_and_oathtool() {
         "privacyidea CSV",
         "privacyidea",
         &path,
-        None,
-        None,
+        Keys::default(),
         &refs,
     );
 
@@ -252,24 +254,28 @@ fn exports_are_read_by_privacyidea_pskctool_pskc_and_oathtool() {
     let key = PskcKey::generate().unwrap();
     let key_hex = key.to_hex();
     let pskc_password = random_hex(12);
-    let variants: [(&str, Option<PskcEncryption>, Option<&str>, Option<&str>); 3] = [
-        ("PSKC plain", None, None, None),
+    let variants: [(&str, Option<PskcEncryption>, Keys<'_>); 3] = [
+        ("PSKC plain", None, Keys::default()),
         (
             "PSKC pre-shared key (6.1)",
             Some(PskcEncryption::pre_shared(key)),
-            Some(key_hex.expose()),
-            None,
+            Keys {
+                psk: Some(key_hex.expose()),
+                password: None,
+            },
         ),
         (
             "PSKC password (6.2)",
             Some(PskcEncryption::password(SecretString::new(
                 pskc_password.clone(),
             ))),
-            None,
-            Some(pskc_password.as_str()),
+            Keys {
+                psk: None,
+                password: Some(pskc_password.as_str()),
+            },
         ),
     ];
-    for (group, (label, encryption, psk, pw)) in (3..).zip(variants) {
+    for (group, (label, encryption, keys)) in (3..).zip(variants) {
         let tokens = burn_group(group, &all);
         let records: Vec<_> = tokens.iter().map(|b| b.record.clone()).collect();
         let o = ExportOptions {
@@ -288,8 +294,8 @@ fn exports_are_read_by_privacyidea_pskctool_pskc_and_oathtool() {
         tally.add(label, "pskctool --validate", valid);
         assert!(valid, "{label}: pskctool --validate failed");
         let refs: Vec<&Burned> = tokens.iter().collect();
-        oathtool_check(&mut d, &mut tally, label, "pskc", &path, psk, pw, &refs);
-        privacyidea_check(&mut d, &mut tally, label, "pskc", &path, psk, pw, &refs);
+        oathtool_check(&mut d, &mut tally, label, "pskc", &path, keys, &refs);
+        privacyidea_check(&mut d, &mut tally, label, "pskc", &path, keys, &refs);
     }
 
     // 3. The other formats: read back without safeid, codes by oathtool. Nothing here can
@@ -323,8 +329,7 @@ fn exports_are_read_by_privacyidea_pskctool_pskc_and_oathtool() {
                 format.title(),
                 reader,
                 &path,
-                None,
-                None,
+                Keys::default(),
                 &tokens,
             );
         }
