@@ -99,7 +99,7 @@ fn an_altered_ciphertext_or_mac_is_detected() {
         ("AAECAwQFBgcICQoLDA0OD+cI", "AAECAwQFBgcICQoLDA0OD+cJ"),
         (
             "Su+NvtQfmvfJzF6bmQiJqoLRExc=",
-            "Su+NvtQfmvfJzF6bmQiJqoLRExd=",
+            "Su+NvtQfmvfJzF6bmQiJqoLSExc=",
         ),
     ] {
         let altered = fig6.replace(from, to);
