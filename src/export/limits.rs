@@ -320,6 +320,16 @@ mod tests {
         assert!(text.ends_with("(use pskc)"), "{text}");
         assert!(!e.alternatives.contains(&Format::VendorCsv));
         assert!(e.alternatives.contains(&Format::LinotpCsv));
+        // The message docs/exports.md shows.
+        let e = Format::PrivacyIdeaCsv
+            .check(&p(HashFunction::Sha1, 32))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "privacyIDEA CSV cannot carry SHA1 with a 32-byte seed, 30 s, 6 digits: the file has \
+             no hash column and privacyIDEA reads a key of this length as sha256; formats that \
+             can: pskc, entra, graph, otpauth, duo, linotp (use pskc)"
+        );
     }
 
     #[test]
