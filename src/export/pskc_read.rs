@@ -8,7 +8,10 @@
 //! never values. Bounds: at most [`MAX_PSKC_BYTES`] of input, 32 levels of nesting,
 //! 100 000 key packages, 1 MiB of text per element, [`MAX_PBKDF2_ITERATIONS`] PBKDF2
 //! iterations; memory is a small multiple of the input size. No input makes it panic
-//! (proptests in tests/export_roundtrip.rs; a fuzz target is to come).
+//! (proptests in tests/export_roundtrip.rs and tests/export_pskc_encrypted.rs; a fuzz
+//! target is to come). A fuzz target should read with `PskcDecryption::None` or a
+//! pre-shared key: with a password, each input may cost a PBKDF2 run of up to
+//! `MAX_PBKDF2_ITERATIONS`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
