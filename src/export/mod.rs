@@ -58,8 +58,8 @@ pub use linotp::{read_linotp_csv, write_linotp_csv};
 pub use privacyidea::{read_privacyidea_csv, write_privacyidea_csv};
 pub use pskc::{PSKC_NAMESPACE, PSKC_TOTP, write_pskc};
 pub use pskc_crypto::{
-    DEFAULT_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, PskcDecryption, PskcEncryption, PskcKey,
-    PskcKeyError,
+    DEFAULT_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, PskcDecryption,
+    PskcEncryption, PskcKey, PskcKeyError,
 };
 pub use pskc_read::{MAX_PSKC_BYTES, read_pskc, read_pskc_with};
 pub use qr::{QR_MODULE_PX, qr_file_name, write_qr_png_files, write_qr_pngs};
