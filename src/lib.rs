@@ -11,6 +11,7 @@ pub use safeid_transport as transport;
 pub mod batch;
 pub mod clock;
 pub mod content;
+pub mod enroll;
 pub mod error;
 pub mod export;
 pub mod journal;

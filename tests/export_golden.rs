@@ -5,8 +5,8 @@
 #[path = "golden/records.rs"]
 mod records;
 
-use records::{a, b, c, golden, same};
-use safeid::export::{self, ExportError, ExportOptions, Format, GraphShape};
+use records::{a, b, c, e, golden, same};
+use safeid::export::{self, ExportError, ExportOptions, Format, GraphShape, Limit};
 use safeid::record::TokenSeed;
 use safeid::sources::{SecretEncoding, SeedFileOptions};
 
@@ -53,6 +53,35 @@ fn pskc_matches_rfc_6030_layout() {
 fn privacyidea_csv_is_hex_without_header() {
     let out = export::write_privacyidea_csv(&[a(), b()]).unwrap();
     check(out.expose(), "privacyidea.csv");
+}
+
+#[test]
+fn privacyidea_csv_carries_sha256_only_where_the_importer_guesses_it() {
+    // c() is SHA-256 with a 32-byte seed: 64 hex digits, which privacyIDEA reads as SHA-256.
+    let out = export::write_privacyidea_csv(&[c()]).unwrap();
+    check(out.expose(), "privacyidea_sha256.csv");
+    let back = export::read_privacyidea_csv(out.expose()).unwrap();
+    assert!(same(&back, &[c()]));
+}
+
+#[test]
+fn duo_csv_is_serial_and_hex() {
+    let out = export::write_duo_csv(&[a(), e()]).unwrap();
+    check(out.expose(), "duo.csv");
+    assert!(same(
+        &export::read_duo_csv(&golden("export/duo.csv"), 30, 6).unwrap(),
+        &[a(), e()]
+    ));
+}
+
+#[test]
+fn linotp_csv_has_a_hash_column() {
+    let out = export::write_linotp_csv(&[a(), b(), c()]).unwrap();
+    check(out.expose(), "linotp.csv");
+    assert!(same(
+        &export::read_linotp_csv(&golden("export/linotp.csv")).unwrap(),
+        &[a(), b(), c()]
+    ));
 }
 
 #[test]
@@ -150,31 +179,48 @@ fn descriptive_fields_survive_the_formats_that_carry_them() {
     );
 }
 
+fn limit_of(e: ExportError) -> Limit {
+    match e {
+        ExportError::Limit { limit, .. } => limit.limit,
+        other => panic!("not a limit: {other}"),
+    }
+}
+
 #[test]
 fn writers_refuse_what_their_format_cannot_say() {
     let o = ExportOptions::default();
-    // SHA-256 has no place in the Entra CSV or privacyIDEA CSV.
+    // SHA-256 has no place in the Entra CSV or the Duo CSV.
+    for format in [Format::EntraCsv, Format::DuoCsv] {
+        let e = format.render(&[c()], &o).unwrap_err();
+        assert!(e.to_string().contains("use pskc"), "{e}");
+        assert!(matches!(limit_of(e), Limit::Hash { .. }), "{format:?}");
+    }
+    // privacyIDEA would read a 32-byte SHA-1 seed (64 hex digits) as SHA-256.
+    let mut sha1_32 = c();
+    sha1_32.hash = safeid::record::HashFunction::Sha1;
+    let e = export::write_privacyidea_csv(&[sha1_32]).unwrap_err();
+    assert!(e.to_string().contains("8659600000003"), "{e}");
+    assert_eq!(limit_of(e), Limit::GuessedHash { guessed: "sha256" });
+    // A SHA-256 seed of 20 bytes would be read as SHA-1.
+    let mut sha256_20 = a();
+    sha256_20.hash = safeid::record::HashFunction::Sha256;
+    assert_eq!(
+        limit_of(export::write_privacyidea_csv(&[sha256_20]).unwrap_err()),
+        Limit::GuessedHash { guessed: "sha1" }
+    );
+    // Duo sets one time step for the whole import.
     assert!(matches!(
-        export::write_entra_csv(&[c()], &o),
-        Err(ExportError::UnsupportedHash { .. })
-    ));
-    assert!(matches!(
-        export::write_privacyidea_csv(&[c()]),
-        Err(ExportError::UnsupportedHash { .. })
+        export::write_duo_csv(&[a(), b()]),
+        Err(ExportError::Mixed { .. })
     ));
     // A period the tokens cannot hold.
     let mut odd = a();
     odd.period = 45;
-    for format in [
-        Format::EntraCsv,
-        Format::GraphJson,
-        Format::Pskc,
-        Format::PrivacyIdeaCsv,
-    ] {
+    for format in Format::ALL {
         assert!(
             matches!(
-                format.render(&[odd.clone()], &o),
-                Err(ExportError::UnsupportedPeriod { period: 45, .. })
+                limit_of(format.render(&[odd.clone()], &o).unwrap_err()),
+                Limit::Period { .. }
             ),
             "{format:?}"
         );
@@ -209,11 +255,23 @@ fn writers_refuse_what_their_format_cannot_say() {
             "{format:?}"
         );
     }
-    // Separators privacyIDEA cannot quote, control characters nobody can carry.
+    // Separators privacyIDEA, LinOTP and Duo cannot quote, control characters nobody can
+    // carry.
     let mut comma = a();
     comma.serial = "12,3".into();
+    for format in [Format::PrivacyIdeaCsv, Format::LinotpCsv, Format::DuoCsv] {
+        assert!(
+            matches!(
+                format.render(&[comma.clone()], &o),
+                Err(ExportError::Unrepresentable { .. })
+            ),
+            "{format:?}"
+        );
+    }
+    let mut hash_only = a();
+    hash_only.serial = "#".into();
     assert!(matches!(
-        export::write_privacyidea_csv(&[comma]),
+        export::write_linotp_csv(&[hash_only]),
         Err(ExportError::Unrepresentable { .. })
     ));
     let mut control = a();
@@ -234,10 +292,15 @@ fn error_messages_never_contain_the_secret() {
     let mut odd = c();
     odd.period = 45;
     for format in Format::ALL {
-        if let Err(e) = format.render(&[odd.clone()], &o) {
+        for records in [vec![odd.clone()], vec![c()], vec![a(), b()]] {
+            let Err(e) = format.render(&records, &o) else {
+                continue;
+            };
             let text = e.to_string();
             assert!(
-                !text.contains("GEZDGNBV") && !text.contains("MTIzNDU2"),
+                !text.contains("GEZDGNBV")
+                    && !text.contains("MTIzNDU2")
+                    && !text.contains("3132333435"),
                 "{text}"
             );
         }

@@ -13,10 +13,10 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::{
-    ExportError, ExportOptions, ImportError, check_period, check_unique, check_unique_import,
-    manufacturer, model,
+    ExportError, ExportOptions, Format, ImportError, SecretBuf, check_unique_import, manufacturer,
+    model,
 };
-use crate::record::{DEFAULT_PERIOD, HashFunction, TOKEN_DIGITS, TokenSeed};
+use crate::record::{DEFAULT_PERIOD, HashFunction, TokenSeed};
 use crate::sources::{SecretEncoding, check_serial, decode_secret};
 
 const FORMAT: &str = "Graph JSON";
@@ -61,21 +61,13 @@ pub fn write_graph_json(
     records: &[TokenSeed],
     options: &ExportOptions,
 ) -> Result<SecretString, ExportError> {
-    check_unique(records)?;
+    Format::GraphJson.check_records(records)?;
     let secrets: Vec<Zeroizing<String>> = records
         .iter()
         .map(|r| Zeroizing::new(safeid_otpauth::encode_base32(r.secret.expose())))
         .collect();
     let mut devices = Vec::with_capacity(records.len());
     for (r, secret) in records.iter().zip(&secrets) {
-        check_period(r, FORMAT)?;
-        if r.digits != TOKEN_DIGITS {
-            return Err(ExportError::UnsupportedDigits {
-                format: FORMAT,
-                serial: r.serial.clone(),
-                digits: r.digits,
-            });
-        }
         devices.push(Device {
             serial_number: &r.serial,
             manufacturer: manufacturer(r, options, FORMAT)?,
@@ -86,15 +78,17 @@ pub fn write_graph_json(
             display_name: r.display_name.as_deref(),
         });
     }
-    let json = match options.graph_shape {
-        GraphShape::Array => serde_json::to_string_pretty(&devices),
-        GraphShape::Value => serde_json::to_string_pretty(&Wrapped { value: &devices }),
+    // serde_json writes each piece straight into the buffer (no intermediate string).
+    let mut out = SecretBuf::with_capacity(300 * records.len() + 16);
+    let written = match options.graph_shape {
+        GraphShape::Array => serde_json::to_writer_pretty(&mut out, &devices),
+        GraphShape::Value => serde_json::to_writer_pretty(&mut out, &Wrapped { value: &devices }),
     };
-    // Serialising borrowed strings and numbers cannot fail.
-    let mut json =
-        json.map_err(|_| ExportError::Io(std::io::Error::other("JSON writer failed")))?;
-    json.push('\n');
-    Ok(SecretString::from(json))
+    // Serialising borrowed strings and numbers into memory cannot fail.
+    written.map_err(|_| ExportError::Io(std::io::Error::other("JSON writer failed")))?;
+    out.push_str("\n");
+    out.into_secret_string()
+        .ok_or_else(|| ExportError::Io(std::io::Error::other("JSON writer produced non-UTF-8")))
 }
 
 /// Reads Graph JSON: an array of device objects or `{"value": [...]}`. Unknown members

@@ -6,23 +6,35 @@
 //! | Microsoft Entra ID CSV | [`write_entra_csv`] | [`read_entra_csv`] |
 //! | Microsoft Graph `hardwareOathDevices` JSON | [`write_graph_json`] | [`read_graph_json`] |
 //! | PSKC (RFC 6030), plain values | [`write_pskc`] | [`read_pskc`] |
+//! | PSKC encrypted (RFC 6030 6.1 pre-shared key, 6.2 password) | [`write_pskc`] with [`ExportOptions::pskc_encryption`] | [`read_pskc_with`] |
 //! | privacyIDEA OATH CSV | [`write_privacyidea_csv`] | [`read_privacyidea_csv`] |
+//! | LinOTP OATH CSV (with a hash column) | [`write_linotp_csv`] | [`read_linotp_csv`] |
+//! | Duo hardware-token CSV | [`write_duo_csv`] | [`read_duo_csv`] |
 //! | vendor `serial,secret` CSV | [`write_vendor_csv`] | [`read_vendor_csv`] |
 //! | `otpauth://` URI list | [`write_otpauth_uris`] | [`read_otpauth_uris`] |
 //! | QR PNG per token | [`write_qr_png_files`], [`write_qr_pngs`] | (decoded by `safeid-qr`) |
 //!
 //! Every writer refuses what its format cannot say (a SHA-256 seed in a SHA-1-only format,
-//! a 45 s period, a serial twice) instead of writing a file that would burn or register the
-//! wrong thing. Every output holds secrets and is returned as a [`SecretString`]; the
-//! readers' errors never contain secret text.
+//! a key length privacyIDEA reads as another hash, a 45 s period, a serial twice) instead of
+//! writing a file that would burn or register the wrong thing. The parameter limits are
+//! data ([`Format::check`], [`TokenParams`]) so that a batch can check them before the first
+//! token is burned. Every output holds secrets: it is built in a [`SecretBuf`] (wiped on
+//! every reallocation) and returned as a [`SecretString`]; the readers' errors never
+//! contain secret text.
 
 mod atomic;
+mod buf;
+mod duo;
 mod entra;
 mod graph;
+mod limits;
+mod linotp;
 mod privacyidea;
 mod pskc;
+mod pskc_crypto;
 mod pskc_read;
 mod qr;
+pub mod secret_source;
 mod uri;
 mod vendor;
 
@@ -34,11 +46,22 @@ use thiserror::Error;
 
 pub use atomic::{SECRET_FILE_MODE, write_atomic};
 pub(crate) use atomic::{open_new as open_new_secret, sync_parent};
+pub(crate) use buf::CsvOut;
+pub use buf::SecretBuf;
+pub use duo::{read_duo_csv, write_duo_csv};
 pub use entra::{ENTRA_HEADER, read_entra_csv, write_entra_csv};
 pub use graph::{GraphShape, read_graph_json, write_graph_json};
+pub use limits::{
+    ENTRA_MAX_BASE32_CHARS, Limit, LimitError, TokenParams, privacyidea_csv_hash_guess,
+};
+pub use linotp::{read_linotp_csv, write_linotp_csv};
 pub use privacyidea::{read_privacyidea_csv, write_privacyidea_csv};
 pub use pskc::{PSKC_NAMESPACE, PSKC_TOTP, write_pskc};
-pub use pskc_read::read_pskc;
+pub use pskc_crypto::{
+    DEFAULT_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, PskcDecryption,
+    PskcEncryption, PskcKey, PskcKeyError,
+};
+pub use pskc_read::{MAX_PSKC_BYTES, read_pskc, read_pskc_with};
 pub use qr::{QR_MODULE_PX, qr_file_name, write_qr_png_files, write_qr_pngs};
 pub use uri::{DEFAULT_ISSUER, read_otpauth_uris, write_otpauth_uris};
 pub use vendor::{read_vendor_csv, write_vendor_csv};
@@ -63,6 +86,8 @@ pub struct ExportOptions {
     pub vendor_header: bool,
     /// `otpauth://` issuer; default: the record's manufacturer, else [`DEFAULT_ISSUER`].
     pub issuer: Option<String>,
+    /// PSKC: encrypt the secrets (RFC 6030 section 6.1 or 6.2); `None` writes plain values.
+    pub pskc_encryption: Option<PskcEncryption>,
 }
 
 impl Default for ExportOptions {
@@ -75,6 +100,7 @@ impl Default for ExportOptions {
             vendor_encoding: SecretEncoding::Base32,
             vendor_header: false,
             issuer: None,
+            pskc_encryption: None,
         }
     }
 }
@@ -95,21 +121,27 @@ pub enum Format {
     VendorCsv,
     /// One `otpauth://` URI per line.
     OtpauthUris,
+    /// Duo hardware-token CSV: `serial,hex secret`.
+    DuoCsv,
+    /// LinOTP OATH CSV with its hash column.
+    LinotpCsv,
 }
 
 impl Format {
     /// Every text format.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Self::EntraCsv,
         Self::GraphJson,
         Self::Pskc,
         Self::PrivacyIdeaCsv,
         Self::VendorCsv,
         Self::OtpauthUris,
+        Self::DuoCsv,
+        Self::LinotpCsv,
     ];
 
     /// A short name for messages and command lines (`entra`, `graph`, `pskc`,
-    /// `privacyidea`, `vendor`, `otpauth`).
+    /// `privacyidea`, `vendor`, `otpauth`, `duo`, `linotp`).
     pub fn name(self) -> &'static str {
         match self {
             Self::EntraCsv => "entra",
@@ -118,6 +150,8 @@ impl Format {
             Self::PrivacyIdeaCsv => "privacyidea",
             Self::VendorCsv => "vendor",
             Self::OtpauthUris => "otpauth",
+            Self::DuoCsv => "duo",
+            Self::LinotpCsv => "linotp",
         }
     }
 
@@ -131,7 +165,11 @@ impl Format {
     /// The usual file name extension (without the dot).
     pub fn extension(self) -> &'static str {
         match self {
-            Self::EntraCsv | Self::PrivacyIdeaCsv | Self::VendorCsv => "csv",
+            Self::EntraCsv
+            | Self::PrivacyIdeaCsv
+            | Self::VendorCsv
+            | Self::DuoCsv
+            | Self::LinotpCsv => "csv",
             Self::GraphJson => "json",
             Self::Pskc => "pskcxml",
             Self::OtpauthUris => "txt",
@@ -151,7 +189,27 @@ impl Format {
             Self::PrivacyIdeaCsv => write_privacyidea_csv(records),
             Self::VendorCsv => write_vendor_csv(records, options),
             Self::OtpauthUris => write_otpauth_uris(records, options),
+            Self::DuoCsv => write_duo_csv(records),
+            Self::LinotpCsv => write_linotp_csv(records),
         }
+    }
+
+    /// Checks every record against this format's limits (and, for the Duo CSV, that the
+    /// file can say one period and one digit count for all), plus what every export needs:
+    /// at least one record, no serial twice. The writers run this first.
+    pub fn check_records(self, records: &[TokenSeed]) -> Result<(), ExportError> {
+        check_unique(records)?;
+        for r in records {
+            self.check(&TokenParams::of(r))
+                .map_err(|limit| ExportError::Limit {
+                    serial: r.serial.escape_debug().to_string(),
+                    limit: Box::new(limit),
+                })?;
+        }
+        if self == Self::DuoCsv {
+            duo::check_uniform(records)?;
+        }
+        Ok(())
     }
 
     /// Builds the file contents and writes them with [`write_atomic`] (mode 0600).
@@ -170,36 +228,27 @@ impl Format {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ExportError {
-    /// The format cannot carry this hash function.
-    #[error("{format} cannot express {hash} (token {serial}); use another format")]
-    UnsupportedHash {
-        /// The format's name.
-        format: &'static str,
+    /// The format cannot carry this token's parameters (see [`Format::check`]).
+    #[error("token {serial}: {limit}")]
+    Limit {
         /// The token.
         serial: String,
-        /// The hash function.
-        hash: crate::record::HashFunction,
+        /// The limit, and the formats that can carry the parameters.
+        limit: Box<LimitError>,
     },
-    /// The format (or the tokens) cannot carry this time step.
-    #[error("{format} allows a time interval of 30 or 60 seconds, not {period} (token {serial})")]
-    UnsupportedPeriod {
+    /// The records disagree on something the format says once for the whole file.
+    #[error("{format} says one {field} for the whole file; these tokens have several ({detail})")]
+    Mixed {
         /// The format's name.
         format: &'static str,
-        /// The token.
-        serial: String,
-        /// The time step.
-        period: u32,
+        /// The field (`period`, `digits`).
+        field: &'static str,
+        /// The values found.
+        detail: String,
     },
-    /// The format cannot carry this number of digits.
-    #[error("{format} cannot express {digits} digits (token {serial})")]
-    UnsupportedDigits {
-        /// The format's name.
-        format: &'static str,
-        /// The token.
-        serial: String,
-        /// The digit count.
-        digits: u8,
-    },
+    /// The PSKC encryption could not be set up (random numbers unavailable).
+    #[error("the PSKC encryption failed: {0}")]
+    Crypto(String),
     /// A field the format requires is unknown (set it in [`ExportOptions`]).
     #[error("{format} needs the {field} of token {serial}; none is known (give one explicitly)")]
     Missing {
@@ -284,6 +333,24 @@ pub enum ImportError {
     /// The document holds no tokens.
     #[error("the document holds no tokens")]
     Empty,
+    /// The document is larger than the reader accepts.
+    #[error("the document is larger than {max} bytes")]
+    TooLarge {
+        /// The limit, bytes.
+        max: usize,
+    },
+    /// The PSKC document is encrypted and no key or password was given (or the wrong kind).
+    #[error("the PSKC document is encrypted with {needs}; give it to decrypt the secrets")]
+    NeedsKey {
+        /// `a pre-shared key` or `a password (PBKDF2)`.
+        needs: &'static str,
+    },
+    /// A MAC did not match: the key or password is wrong, or the file was altered.
+    #[error("{at}: the MAC does not match (wrong key or password, or the file was altered)")]
+    WrongKey {
+        /// `KeyPackage 3 (line 40)` or `MACKey`.
+        at: String,
+    },
 }
 
 impl ImportError {
@@ -358,18 +425,6 @@ pub(crate) fn model<'a>(
             serial: r.serial.clone(),
             field: "model",
         })
-}
-
-/// Refuses a period other than 30 or 60 (the tokens' and Entra's two values).
-pub(crate) fn check_period(r: &TokenSeed, format: &'static str) -> Result<(), ExportError> {
-    match r.period {
-        30 | 60 => Ok(()),
-        period => Err(ExportError::UnsupportedPeriod {
-            format,
-            serial: r.serial.clone(),
-            period,
-        }),
-    }
 }
 
 /// Refuses control characters in a field.

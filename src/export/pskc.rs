@@ -1,4 +1,5 @@
-//! PSKC, the Portable Symmetric Key Container (RFC 6030), with plain (unencrypted) values.
+//! PSKC, the Portable Symmetric Key Container (RFC 6030), with plain values or with the
+//! secrets encrypted (section 6.1 pre-shared key, section 6.2 password).
 //!
 //! One `KeyPackage` per token, elements in the order of the RFC 6030 schema:
 //! `DeviceInfo` (`Manufacturer`, `SerialNo`, `Model`), then `Key` with `Id` (the serial)
@@ -15,7 +16,11 @@ use base64::engine::general_purpose::STANDARD;
 use safeid_secret::SecretString;
 use zeroize::Zeroizing;
 
-use super::{ExportError, ExportOptions, check_period, check_unique};
+use super::pskc_crypto::{
+    AES128_CBC, DS_NS, HMAC_SHA1, MAC_KEY_BYTES, MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS,
+    PBKDF2, PKCS5_NS, PRF_HMAC_SHA1, SALT_BYTES, XENC_NS, XENC11_NS, derive, encrypt, mac, random,
+};
+use super::{ExportError, ExportOptions, Format, PskcEncryption, SecretBuf};
 use crate::record::TokenSeed;
 
 /// The PSKC XML namespace (RFC 6030 section 4).
@@ -56,19 +61,31 @@ fn escaped(r: &TokenSeed, text: &str, field: &'static str) -> Result<String, Exp
 
 /// Builds a PSKC document (two-space indents, LF ends). Manufacturer and model are written
 /// when known (record, else options); a PSKC document does not require them.
+///
+/// With [`ExportOptions::pskc_encryption`] each secret is written as an `EncryptedValue`
+/// (AES-128-CBC, fresh IV) with its `ValueMAC` (HMAC-SHA1 over IV and ciphertext, under a
+/// random MAC key that is itself encrypted in `MACMethod/MACKey`), under a pre-shared key
+/// (`EncryptionKey/ds:KeyName`, RFC 6030 section 6.1) or a PBKDF2 key
+/// (`EncryptionKey/xenc11:DerivedKey`, section 6.2). Everything else stays in clear, as in
+/// the RFC's examples.
 pub fn write_pskc(
     records: &[TokenSeed],
     options: &ExportOptions,
 ) -> Result<SecretString, ExportError> {
-    check_unique(records)?;
-    let mut out = String::with_capacity(700 * records.len() + 200);
+    Format::Pskc.check_records(records)?;
+    let crypto = Crypto::new(options.pskc_encryption.as_ref())?;
+    let mut out = SecretBuf::with_capacity(900 * records.len() + 1200);
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<KeyContainer Version=\"1.0\" xmlns=\"{PSKC_NAMESPACE}\">"
-    );
+    match &crypto {
+        None => {
+            let _ = writeln!(
+                out,
+                "<KeyContainer Version=\"1.0\" xmlns=\"{PSKC_NAMESPACE}\">"
+            );
+        }
+        Some(c) => c.write_header(&mut out)?,
+    }
     for r in records {
-        check_period(r, FORMAT)?;
         let serial = escaped(r, &r.serial, "serial")?;
         out.push_str("  <KeyPackage>\n    <DeviceInfo>\n");
         if let Some(m) = r
@@ -103,10 +120,18 @@ pub fn write_pskc(
                 escaped(r, name, "display name")?
             );
         }
-        let secret = Zeroizing::new(STANDARD.encode(r.secret.expose()));
-        out.push_str("      <Data>\n        <Secret>\n          <PlainValue>");
-        out.push_str(&secret);
-        out.push_str("</PlainValue>\n        </Secret>\n");
+        out.push_str("      <Data>\n        <Secret>\n");
+        match &crypto {
+            None => {
+                // One exact-size allocation, wiped on drop.
+                let secret = Zeroizing::new(STANDARD.encode(r.secret.expose()));
+                out.push_str("          <PlainValue>");
+                out.push_str(&secret);
+                out.push_str("</PlainValue>\n");
+            }
+            Some(c) => c.write_secret(&mut out, r.secret.expose())?,
+        }
+        out.push_str("        </Secret>\n");
         let _ = writeln!(
             out,
             "        <TimeInterval>\n          <PlainValue>{}</PlainValue>\n        </TimeInterval>",
@@ -119,5 +144,146 @@ pub fn write_pskc(
         out.push_str("    </Key>\n  </KeyPackage>\n");
     }
     out.push_str("</KeyContainer>\n");
-    Ok(SecretString::from(out))
+    out.into_secret_string()
+        .ok_or_else(|| ExportError::Io(std::io::Error::other("XML writer produced non-UTF-8")))
+}
+
+/// The keys of one encrypted document.
+struct Crypto {
+    /// The AES key (pre-shared or derived).
+    key: Zeroizing<[u8; 16]>,
+    /// The random HMAC key.
+    mac_key: Zeroizing<[u8; MAC_KEY_BYTES]>,
+    kind: Kind,
+}
+
+enum Kind {
+    PreShared {
+        name: String,
+    },
+    Derived {
+        salt: [u8; SALT_BYTES],
+        iterations: u32,
+    },
+}
+
+fn crypto_err(e: String) -> ExportError {
+    ExportError::Crypto(e)
+}
+
+impl Crypto {
+    fn new(encryption: Option<&PskcEncryption>) -> Result<Option<Self>, ExportError> {
+        let Some(encryption) = encryption else {
+            return Ok(None);
+        };
+        let mac_key = random::<MAC_KEY_BYTES>().map_err(crypto_err)?;
+        let (key, kind) = match encryption {
+            PskcEncryption::PreSharedKey { key, key_name } => {
+                let mut k = Zeroizing::new([0u8; 16]);
+                k.copy_from_slice(key.bytes());
+                let name = key_name.as_deref().unwrap_or("Pre-shared-key");
+                let name = xml_escape(name).ok_or_else(|| {
+                    ExportError::Crypto("the key name holds control characters".into())
+                })?;
+                (k, Kind::PreShared { name })
+            }
+            PskcEncryption::Password {
+                password,
+                iterations,
+            } => {
+                if *iterations < MIN_PBKDF2_ITERATIONS || *iterations > MAX_PBKDF2_ITERATIONS {
+                    return Err(ExportError::Crypto(format!(
+                        "PBKDF2 iterations must be {MIN_PBKDF2_ITERATIONS} to {MAX_PBKDF2_ITERATIONS}"
+                    )));
+                }
+                if password.expose().is_empty() {
+                    return Err(ExportError::Crypto("the password is empty".into()));
+                }
+                let salt = *random::<SALT_BYTES>().map_err(crypto_err)?;
+                let key = derive(password.expose().as_bytes(), &salt, *iterations);
+                (
+                    key,
+                    Kind::Derived {
+                        salt,
+                        iterations: *iterations,
+                    },
+                )
+            }
+        };
+        Ok(Some(Self { key, mac_key, kind }))
+    }
+
+    fn write_header(&self, out: &mut SecretBuf) -> Result<(), ExportError> {
+        match &self.kind {
+            Kind::PreShared { name } => {
+                let _ = writeln!(
+                    out,
+                    "<KeyContainer Version=\"1.0\" xmlns=\"{PSKC_NAMESPACE}\" xmlns:ds=\"{DS_NS}\" xmlns:xenc=\"{XENC_NS}\">"
+                );
+                let _ = writeln!(
+                    out,
+                    "  <EncryptionKey>\n    <ds:KeyName>{name}</ds:KeyName>\n  </EncryptionKey>"
+                );
+            }
+            Kind::Derived { salt, iterations } => {
+                let _ = writeln!(
+                    out,
+                    "<KeyContainer Version=\"1.0\" xmlns=\"{PSKC_NAMESPACE}\" xmlns:xenc=\"{XENC_NS}\" xmlns:xenc11=\"{XENC11_NS}\" xmlns:pkcs5=\"{PKCS5_NS}\">"
+                );
+                out.push_str("  <EncryptionKey>\n    <xenc11:DerivedKey>\n");
+                let _ = writeln!(
+                    out,
+                    "      <xenc11:KeyDerivationMethod Algorithm=\"{PBKDF2}\">"
+                );
+                out.push_str("        <pkcs5:PBKDF2-params>\n");
+                let _ = writeln!(
+                    out,
+                    "          <pkcs5:Salt>\n            <pkcs5:Specified>{}</pkcs5:Specified>\n          </pkcs5:Salt>",
+                    STANDARD.encode(salt)
+                );
+                let _ = writeln!(
+                    out,
+                    "          <pkcs5:IterationCount>{iterations}</pkcs5:IterationCount>"
+                );
+                out.push_str("          <pkcs5:KeyLength>16</pkcs5:KeyLength>\n");
+                let _ = writeln!(out, "          <pkcs5:PRF Algorithm=\"{PRF_HMAC_SHA1}\"/>");
+                out.push_str("        </pkcs5:PBKDF2-params>\n");
+                out.push_str("      </xenc11:KeyDerivationMethod>\n");
+                out.push_str("    </xenc11:DerivedKey>\n  </EncryptionKey>\n");
+            }
+        }
+        let mac_key = encrypt(&*self.key, &*self.mac_key).map_err(crypto_err)?;
+        let _ = writeln!(out, "  <MACMethod Algorithm=\"{HMAC_SHA1}\">");
+        out.push_str("    <MACKey>\n");
+        write_cipher(out, "      ", &mac_key);
+        out.push_str("    </MACKey>\n  </MACMethod>\n");
+        Ok(())
+    }
+
+    fn write_secret(&self, out: &mut SecretBuf, secret: &[u8]) -> Result<(), ExportError> {
+        let cipher = encrypt(&*self.key, secret).map_err(crypto_err)?;
+        let value_mac = mac(&*self.mac_key, &cipher);
+        out.push_str("          <EncryptedValue>\n");
+        write_cipher(out, "            ", &cipher);
+        out.push_str("          </EncryptedValue>\n");
+        let _ = writeln!(
+            out,
+            "          <ValueMAC>{}</ValueMAC>",
+            STANDARD.encode(value_mac)
+        );
+        Ok(())
+    }
+}
+
+/// `xenc:EncryptionMethod` (AES-128-CBC) and `xenc:CipherData/xenc:CipherValue`.
+fn write_cipher(out: &mut SecretBuf, indent: &str, cipher: &[u8]) {
+    let _ = writeln!(
+        out,
+        "{indent}<xenc:EncryptionMethod Algorithm=\"{AES128_CBC}\"/>"
+    );
+    let _ = writeln!(
+        out,
+        "{indent}<xenc:CipherData>\n{indent}  <xenc:CipherValue>{}</xenc:CipherValue>\n{indent}</xenc:CipherData>",
+        STANDARD.encode(cipher)
+    );
 }

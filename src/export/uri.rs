@@ -5,7 +5,7 @@
 use safeid_otpauth::{Algorithm, Credential, Kind};
 use safeid_secret::SecretString;
 
-use super::{ExportError, ExportOptions, ImportError, check_unique, check_unique_import};
+use super::{ExportError, ExportOptions, Format, ImportError, SecretBuf, check_unique_import};
 use crate::record::{HashFunction, TokenSeed};
 use crate::sources::{check_length, check_serial};
 
@@ -39,15 +39,16 @@ pub fn write_otpauth_uris(
     records: &[TokenSeed],
     options: &ExportOptions,
 ) -> Result<SecretString, ExportError> {
-    check_unique(records)?;
-    let mut out = String::with_capacity(300 * records.len());
+    Format::OtpauthUris.check_records(records)?;
+    let mut out = SecretBuf::with_capacity(200 * records.len());
     for r in records {
         super::check_text(r, &r.serial, "serial", "otpauth URI list")?;
         let uri = credential(r, options).to_uri();
         out.push_str(uri.expose());
-        out.push('\n');
+        out.push_str("\n");
     }
-    Ok(SecretString::from(out))
+    out.into_secret_string()
+        .ok_or_else(|| ExportError::Io(std::io::Error::other("URI writer produced non-UTF-8")))
 }
 
 /// One record's URI (for a QR code), in the same form as [`write_otpauth_uris`].

@@ -4,7 +4,7 @@
 use safeid_secret::SecretString;
 use zeroize::Zeroizing;
 
-use super::{ExportError, ExportOptions, ImportError, check_text, check_unique};
+use super::{ExportError, ExportOptions, Format, ImportError, SecretBuf, check_text};
 use crate::record::TokenSeed;
 use crate::sources::{SecretEncoding, SeedFile, SeedFileOptions};
 
@@ -16,8 +16,8 @@ pub fn write_vendor_csv(
     records: &[TokenSeed],
     options: &ExportOptions,
 ) -> Result<SecretString, ExportError> {
-    check_unique(records)?;
-    let mut out = String::with_capacity(200 * (records.len() + 1));
+    Format::VendorCsv.check_records(records)?;
+    let mut out = SecretBuf::with_capacity(120 * (records.len() + 1));
     // A first serial containing "serial" would be read back as a header row: write the
     // (optional) header then, so that the file means what it says.
     let looks_like_header = records[0].serial.to_ascii_lowercase().contains("serial");
@@ -38,11 +38,12 @@ pub fn write_vendor_csv(
             SecretEncoding::Hex => data_encoding::HEXLOWER.encode(r.secret.expose()),
         });
         out.push_str(&r.serial);
-        out.push(',');
+        out.push_str(",");
         out.push_str(&secret);
-        out.push('\n');
+        out.push_str("\n");
     }
-    Ok(SecretString::from(out))
+    out.into_secret_string()
+        .ok_or_else(|| ExportError::Io(std::io::Error::other("CSV writer produced non-UTF-8")))
 }
 
 /// Reads a vendor CSV (the seed-file parser; an Entra file is accepted too).

@@ -41,6 +41,12 @@ pub fn c() -> TokenSeed {
     r
 }
 
+/// SHA-1, 30 s, a 5-byte secret (RFC 4648 section 10 `fooba`, hex `666f6f6261`).
+pub fn e() -> TokenSeed {
+    TokenSeed::new("8659612000004", SecretBytes::from(b"fooba".to_vec()))
+        .with_model("Token2", "OTPC-P1-i")
+}
+
 /// Reads a golden file.
 pub fn golden(name: &str) -> String {
     let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -390,12 +390,7 @@ pub(crate) fn export_kinds() -> Vec<ExportKind> {
 /// A format's name in the list.
 pub(crate) fn kind_label(kind: &ExportKind) -> String {
     match kind {
-        ExportKind::File(Format::EntraCsv) => "Microsoft Entra ID CSV".into(),
-        ExportKind::File(Format::GraphJson) => "Microsoft Graph JSON".into(),
-        ExportKind::File(Format::Pskc) => "PSKC (RFC 6030)".into(),
-        ExportKind::File(Format::PrivacyIdeaCsv) => "privacyIDEA CSV".into(),
-        ExportKind::File(Format::VendorCsv) => "vendor serial,secret CSV".into(),
-        ExportKind::File(Format::OtpauthUris) => "otpauth URI list".into(),
+        ExportKind::File(f) => f.title().into(),
         ExportKind::QrPngs => "QR code PNG (a folder)".into(),
     }
 }
