@@ -47,12 +47,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use safeid::proto::{self, AccessKey, Challenge, Command, TokenConfig};
 use safeid::secret::SecretBytes;
-use safeid::sim::vpcd::{self, ServeOptions};
-use safeid::sim::{SystemClock, TokenSpec, VirtualToken};
 use safeid::transport::{self as transport, Transport};
 use safeid::{BurnPlan, PlanOptions, Session};
 use safeid_pcsc::pcsc::{self, Card, Context, Disposition, Protocols, Scope, ShareMode};
 use safeid_pcsc::{PcscTransport, ReaderChoice, WaitPolicy};
+use safeid_sim::vpcd::{self, ServeOptions};
+use safeid_sim::{SystemClock, TokenSpec, VirtualToken};
 
 /// The burn must cost at most this many times the raw round trips plus the crypto.
 const TARGET: f64 = 1.2;
@@ -114,12 +114,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
 
-    let plan = BurnPlan::from_seed(
-        &SecretBytes::from_slice(SEED),
-        proto::HmacAlgorithm::Sha1,
-        30,
-        &PlanOptions::default(),
-    )?;
+    let plan = BurnPlan::from_seed(&SecretBytes::from_slice(SEED), &PlanOptions::default())?;
     let key = AccessKey::token2();
     let config = TokenConfig {
         display_timeout: plan.display_timeout(),

@@ -75,12 +75,12 @@ pub fn run(args: &CodeArgs, out: Out) -> CliResult {
         let hotp = Hotp::new(secret.expose(), algorithm, digits)?;
         let code = hotp.code(counter).to_string();
         if out.json {
-            println!(
+            outln!(
                 "{}",
                 json!({"type": "hotp", "counter": counter, "code": code})
             );
         } else {
-            println!("HOTP code at counter {counter}: {code}");
+            outln!("HOTP code at counter {counter}: {code}");
         }
         return Ok(Exit::Success);
     }
@@ -95,7 +95,7 @@ pub fn run(args: &CodeArgs, out: Out) -> CliResult {
     let now = args.time.unwrap_or_else(totp::now);
     let codes = safeid::ExpectedCodes::at(&totp, now);
     if out.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "type": "totp", "time": now, "step": totp.step(now), "period": period,
@@ -104,12 +104,13 @@ pub fn run(args: &CodeArgs, out: Out) -> CliResult {
             })
         );
     } else {
-        println!("previous  {}", codes.previous);
-        println!(
+        outln!("previous  {}", codes.previous);
+        outln!(
             "current   {}   ({} s left)",
-            codes.current, codes.seconds_left
+            codes.current,
+            codes.seconds_left
         );
-        println!("next      {}", codes.next);
+        outln!("next      {}", codes.next);
     }
     Ok(Exit::Success)
 }
