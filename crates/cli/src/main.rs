@@ -223,17 +223,34 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// The heading level of a Markdown line (0: not a heading), given whether the line
+    /// is inside a fenced code block (where `#` starts a shell comment).
+    fn heading_level(line: &str, in_code: &mut bool) -> usize {
+        if line.trim_start().starts_with("```") {
+            *in_code = !*in_code;
+            return 0;
+        }
+        if *in_code {
+            return 0;
+        }
+        let level = line.chars().take_while(|c| *c == '#').count();
+        if line[level..].starts_with(' ') {
+            level
+        } else {
+            0
+        }
+    }
+
     /// The text of the docs/cli.md section whose heading names `safeid NAME`, down to the
     /// next heading of the same or a higher level.
     fn section(name: &str) -> Option<String> {
         let wanted = format!("`safeid {name}");
+        let mut in_code = false;
         let mut lines = CLI_MD.lines();
         let level = loop {
             let line = lines.next()?;
-            let level = line.chars().take_while(|c| *c == '#').count();
-            let after = line[level..]
-                .find(&wanted)
-                .map(|i| &line[level + i + wanted.len()..]);
+            let level = heading_level(line, &mut in_code);
+            let after = line.find(&wanted).map(|i| &line[i + wanted.len()..]);
             // `safeid sync-clock`, not `safeid sync`: the name ends at a space or backquote.
             if level > 0 && after.is_some_and(|rest| rest.starts_with(['`', ' '])) {
                 break level;
@@ -241,7 +258,7 @@ mod tests {
         };
         let body: Vec<&str> = lines
             .take_while(|l| {
-                let l2 = l.chars().take_while(|c| *c == '#').count();
+                let l2 = heading_level(l, &mut in_code);
                 l2 == 0 || l2 > level
             })
             .collect();
@@ -296,5 +313,12 @@ mod tests {
     #[test]
     fn the_section_finder_tells_names_apart() {
         assert!(section("no-such-command").is_none());
+        // A section ends at the next heading, not at a `#` comment in a code block.
+        let burn = section("burn").unwrap();
+        assert!(burn.contains("--secret-prompt") && !burn.contains("safeid info"));
+        let mut in_code = false;
+        assert_eq!(heading_level("## `safeid burn`", &mut in_code), 2);
+        assert_eq!(heading_level("```sh", &mut in_code), 0);
+        assert_eq!(heading_level("# a comment", &mut in_code), 0);
     }
 }
