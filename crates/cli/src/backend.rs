@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 use safeid::Provisioner;
 use safeid::proto::ModelTable;
-use safeid::transport::{Transport, TransportError};
+use safeid::transport::Transport;
 use safeid_sim::{SimTransport, SystemClock, TokenSpec, VirtualToken};
 
 use crate::Out;
@@ -104,15 +104,18 @@ impl Backend {
 }
 
 /// The model table: built-in rows plus the user's file (`-`: standard input; JSON when
-/// the name ends in .json or the text starts with `{` or `[`, else TOML).
+/// the name ends in .json or the text starts with `{` or `[` (not TOML's `[[`), else
+/// TOML).
 pub fn model_table(path: Option<&PathBuf>) -> Result<ModelTable, CliError> {
     let mut table = ModelTable::builtin();
     if let Some(path) = path {
         let text = safeid::sources::read_text_file(path, MAX_MODEL_FILE_BYTES, "model file")?;
+        let start = text.expose().trim_start();
         let is_json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-            || text.expose().trim_start().starts_with(['{', '[']);
+            || start.starts_with('{')
+            || (start.starts_with('[') && !start.starts_with("[["));
         let extra = if is_json {
             ModelTable::from_json_str(text.expose())
         } else {
@@ -206,7 +209,8 @@ pub fn reader_choice(text: &str) -> safeid_pcsc::ReaderChoice {
 /// what was typed (a part of a name: the readers whose names contain it, in any letter
 /// case, as `safeid_pcsc::select_reader` matches them).
 #[cfg(feature = "pcsc")]
-pub fn reader_error(e: TransportError, wanted: Option<&str>) -> CliError {
+pub fn reader_error(e: safeid::transport::TransportError, wanted: Option<&str>) -> CliError {
+    use safeid::transport::TransportError;
     let (TransportError::AmbiguousReader { .. }, Some(wanted)) = (&e, wanted) else {
         return e.into();
     };

@@ -314,7 +314,7 @@ mod tests {
     fn the_section_finder_tells_names_apart() {
         assert!(section("no-such-command").is_none());
         // A section ends at the next heading, not at a `#` comment in a code block.
-        let burn = section("burn").unwrap();
+        let burn = section("burn").expect("docs/cli.md has a burn section");
         assert!(burn.contains("--secret-prompt") && !burn.contains("safeid info"));
         let mut in_code = false;
         assert_eq!(heading_level("## `safeid burn`", &mut in_code), 2);

@@ -174,7 +174,7 @@ pub fn burn(args: &BurnArgs, out: Out) -> CliResult {
         accept_clock_drift: args.accept.contains(&Acceptance::Risk(Risk::ClockDrift)),
     };
     let pending = provisioner.prepare(status, plan, &options)?;
-    if !out.json {
+    if !out.json && !out.quiet {
         errln!("{}", status_text(pending.token()).trim_end());
     }
     let warnings: Vec<String> = pending.warnings().iter().map(ToString::to_string).collect();
