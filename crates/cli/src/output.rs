@@ -1,4 +1,4 @@
-//! Shared printing helpers: every line the command prints goes through [`stdout_line`] /
+//! Shared printing helpers: every line the command prints goes through [`stdout`] /
 //! [`stderr_line`] (the `outln!`, `out!` and `errln!` macros), so that a closed pipe
 //! (`safeid uri ... | head -1`) ends the command quietly instead of panicking.
 

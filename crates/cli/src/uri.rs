@@ -12,7 +12,7 @@ use crate::output::{credential_json, credential_text};
 
 /// Decode otpauth:// and otpauth-migration:// URIs (Google Authenticator exports).
 ///
-/// Secrets are shown as <redacted> unless --reveal is given.
+/// Secrets are shown as `<redacted>` unless --reveal is given.
 #[derive(Debug, Args)]
 pub struct UriArgs {
     /// URIs to decode; with none (or `-`), one URI per line is read from standard input
