@@ -43,22 +43,45 @@ pub struct BackendArgs {
     #[arg(long, short = 'r', conflicts_with = "sim", help_heading = "Token")]
     pub reader: Option<String>,
     /// Seconds to wait for a token to be placed on the reader.
-    #[arg(long, default_value_t = 30, help_heading = "Token")]
+    #[arg(
+        long,
+        default_value_t = 30,
+        conflicts_with = "sim",
+        help_heading = "Token"
+    )]
     pub wait: u64,
     /// Extra token models (TOML or JSON: prefix, name, manufacturer, restricted, key or
     /// key_env), added to the built-in table; rows with the same prefix replace built-in
-    /// ones.
+    /// ones. `-` reads it from standard input.
     #[arg(long, value_name = "FILE", help_heading = "Token")]
     pub models: Option<PathBuf>,
+}
+
+/// The access key, for commands that authenticate.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
     /// Access key: 32 hex digits, @FILE holding them, `-` for standard input, or
     /// env:NAME. Needed only for models whose key is not known; a wrong key is refused once
     /// and never retried.
     #[arg(long, value_name = "HEX|@FILE|-|env:NAME", help_heading = "Token")]
     pub key: Option<String>,
+}
+
+/// `--trace`, for commands that talk to a token.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
     /// Print every APDU exchanged with the token on standard error (bodies of secure
     /// commands are always redacted).
     #[arg(long, help_heading = "Token")]
     pub trace: bool,
+}
+
+impl TraceArgs {
+    /// The trace callback, when asked for.
+    pub fn trace(&self) -> Option<safeid::token::Trace> {
+        self.trace
+            .then(|| Arc::new(|line: &str| errln!("apdu {line}")) as safeid::token::Trace)
+    }
 }
 
 /// An open backend.
@@ -78,9 +101,10 @@ impl Backend {
     }
 }
 
-/// The model table: built-in rows plus the user's file (TOML or JSON by its extension, at
-/// most `MAX_MODEL_TABLE_BYTES`, read into a wiped buffer since it may hold keys), with the
-/// keys of `key_env` rows taken from the environment.
+/// The model table: built-in rows plus the user's file (`-`: standard input), read with
+/// the protocol crate's cap into a wiped buffer since it may hold keys: JSON when the name
+/// ends in .json or the text starts with `{` or `[` (not TOML's `[[`), else TOML; the keys
+/// of `key_env` rows are taken from the environment.
 pub fn model_table(path: Option<&PathBuf>) -> Result<ModelTable, CliError> {
     let mut table = ModelTable::builtin();
     let Some(path) = path else {
@@ -89,9 +113,19 @@ pub fn model_table(path: Option<&PathBuf>) -> Result<ModelTable, CliError> {
     let bad = |e: safeid::proto::ProtoError| {
         CliError::new("bad_model_file", format!("{}: {e}", path.display()))
     };
-    let format = ModelFormat::from_path(path).map_err(bad)?;
     let limit = MAX_MODEL_TABLE_BYTES as u64 + 1;
     let text = safeid::sources::read_text_file(path, limit, "model file")?;
+    let start = text.expose().trim_start();
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || start.starts_with('{')
+        || (start.starts_with('[') && !start.starts_with("[["));
+    let format = if is_json {
+        ModelFormat::Json
+    } else {
+        ModelFormat::Toml
+    };
     let mut extra = ModelTable::parse(text.expose().as_bytes(), format).map_err(bad)?;
     extra
         .resolve_keys(|name| std::env::var(name).ok().map(SecretString::from))
@@ -100,23 +134,23 @@ pub fn model_table(path: Option<&PathBuf>) -> Result<ModelTable, CliError> {
     Ok(table)
 }
 
-impl BackendArgs {
-    /// The provisioner these flags describe.
-    pub fn provisioner(&self) -> Result<Provisioner, CliError> {
-        let key = self
-            .key
-            .as_deref()
-            .map(safeid::keys::parse_key_arg)
-            .transpose()?;
-        let trace: Option<safeid::token::Trace> = self
-            .trace
-            .then(|| Arc::new(|line: &str| eprintln!("apdu {line}")) as safeid::token::Trace);
-        Ok(Provisioner::new()
-            .with_models(model_table(self.models.as_ref())?)
-            .with_key(key)
-            .with_trace(trace))
-    }
+/// Builds the provisioner for a token command.
+pub fn provisioner(
+    backend: &BackendArgs,
+    key: Option<&KeyArgs>,
+    trace: Option<&TraceArgs>,
+) -> Result<Provisioner, CliError> {
+    let key = key
+        .and_then(|k| k.key.as_deref())
+        .map(safeid::keys::parse_key_arg)
+        .transpose()?;
+    Ok(Provisioner::new()
+        .with_models(model_table(backend.models.as_ref())?)
+        .with_key(key)
+        .with_trace(trace.and_then(TraceArgs::trace)))
+}
 
+impl BackendArgs {
     /// Opens the chosen backend.
     pub fn open(&self, out: Out) -> Result<Backend, CliError> {
         if self.sim {
@@ -142,8 +176,10 @@ impl BackendArgs {
             timeout: std::time::Duration::from_secs(self.wait),
             on_wait: Some(Box::new(move |msg: &str| out.note(msg))),
         };
+        let transport = PcscTransport::open(choice, policy)
+            .map_err(|e| reader_error(e, self.reader.as_deref()))?;
         Ok(Backend {
-            transport: Box::new(PcscTransport::open(choice, policy)?),
+            transport: Box::new(transport),
             virtual_token: None,
         })
     }
@@ -160,32 +196,9 @@ pub fn no_pcsc() -> CliError {
     CliError::new(
         "no_pcsc_support",
         "this build has no PC/SC reader support: use --sim for the virtual token, or install \
-         with reader support (`cargo install --path crates/cli --features pcsc`, needs \
-         libpcsclite-dev and pkg-config)",
+         with reader support (`cargo install --locked --path crates/cli --features pcsc`, \
+         needs libpcsclite-dev and pkg-config)",
     )
-}
-
-/// `safeid readers`: the readers pcscd knows, numbered as `--reader` takes them.
-#[cfg(feature = "pcsc")]
-pub fn list_readers(out: Out) -> crate::error::CliResult {
-    let readers = safeid_pcsc::list_readers()?;
-    if readers.is_empty() {
-        return Err(safeid::transport::TransportError::NoReader.into());
-    }
-    for (i, name) in readers.iter().enumerate() {
-        if out.json {
-            println!("{}", serde_json::json!({"index": i, "name": name}));
-        } else {
-            println!("[{i}] {name}");
-        }
-    }
-    Ok(crate::error::Exit::Success)
-}
-
-/// `safeid readers` without PC/SC support.
-#[cfg(not(feature = "pcsc"))]
-pub fn list_readers(_out: Out) -> crate::error::CliResult {
-    Err(no_pcsc())
 }
 
 /// `--reader` text: a number is an index (so `0` never matches every name containing a
@@ -197,4 +210,35 @@ pub fn reader_choice(text: &str) -> safeid_pcsc::ReaderChoice {
         Ok(i) => ReaderChoice::Index(i),
         Err(_) => ReaderChoice::Name(text.to_owned()),
     }
+}
+
+/// A reader error for `--reader wanted`: "several readers" says which readers matched
+/// what was typed (a part of a name: the readers whose names contain it, in any letter
+/// case, as `safeid_pcsc::select_reader` matches them).
+#[cfg(feature = "pcsc")]
+pub fn reader_error(e: safeid::transport::TransportError, wanted: Option<&str>) -> CliError {
+    use safeid::transport::TransportError;
+    let (TransportError::AmbiguousReader { .. }, Some(wanted)) = (&e, wanted) else {
+        return e.into();
+    };
+    let needle = wanted.to_lowercase();
+    let matching: Vec<String> = safeid_pcsc::list_readers()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| name.to_lowercase().contains(&needle))
+        .map(|(i, name)| format!("[{i}] {name}"))
+        .collect();
+    if matching.len() < 2 {
+        return e.into();
+    }
+    CliError::new(
+        safeid::error::transport_kind(&e),
+        format!(
+            "--reader \"{wanted}\" matches {}: {}",
+            crate::output::plural(matching.len(), "reader", "readers"),
+            matching.join(", ")
+        ),
+    )
+    .with_hint(Some(safeid::Hint::ChooseReader))
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -19,7 +20,9 @@ use safeid_sim::{SimStation, SystemClock, serial_queue};
 use serde_json::json;
 
 use crate::Out;
+use crate::backend::TraceArgs;
 use crate::error::{CliError, CliResult, Exit};
+use crate::output::plural;
 use crate::seed::EncodingArg;
 use crate::token::{parse_acceptance, parse_hmac};
 
@@ -59,11 +62,18 @@ pub struct BatchArgs {
     reburn: bool,
 
     /// Seeds from a CSV file keyed by serial (vendor `serial,secret`, base32 or hex, or the
-    /// Entra ID layout): each token gets its own row, a token not in the file gets nothing.
+    /// Entra ID layout; `-`: standard input): each token gets its own row, a token not in
+    /// the file gets nothing.
     #[arg(long, value_name = "FILE", group = "seeds", help_heading = "Seeds")]
     seed_file: Option<PathBuf>,
     /// The seed file's secret encoding, when the file does not make it clear.
-    #[arg(long, value_enum, requires = "seed_file", help_heading = "Seeds")]
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        requires = "seed_file",
+        help_heading = "Seeds"
+    )]
     encoding: Option<EncodingArg>,
     /// A fresh random seed (OS CSPRNG) for every token.
     #[arg(long, group = "seeds", help_heading = "Seeds")]
@@ -127,9 +137,11 @@ pub struct BatchArgs {
     /// Extra token models (see `safeid burn --help`).
     #[arg(long, value_name = "FILE", help_heading = "Stations")]
     models: Option<PathBuf>,
+    #[command(flatten)]
+    trace: TraceArgs,
 
     /// Skip a failing token (recorded in the journal) or stop the batch.
-    #[arg(long, value_enum, default_value = "skip")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "skip")]
     on_error: OnErrorArg,
     /// Stop after this many tokens are burned.
     #[arg(long)]
@@ -152,7 +164,7 @@ pub struct BatchArgs {
 /// Writes one file per format, atomically, mode 0600 (every format holds the seeds).
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The journal written by `safeid batch`.
+    /// The journal written by `safeid batch` (`-`: read it from standard input).
     #[arg(long, value_name = "FILE")]
     journal: PathBuf,
     /// FORMAT=PATH: entra, graph, pskc, privacyidea, vendor, otpauth, or qr (PATH is then
@@ -178,7 +190,7 @@ pub fn parse_export(spec: &str) -> Result<ExportTarget, String> {
         .ok_or_else(|| "expected FORMAT=PATH".to_owned())?;
     let kind = ExportKind::from_name(format).ok_or_else(|| {
         format!(
-            "unknown export format {format:?}: {}",
+            "unknown export format \"{format}\": {}",
             ExportKind::names().join(", ")
         )
     })?;
@@ -228,7 +240,8 @@ fn config(args: &BatchArgs) -> Result<BatchConfig, CliError> {
         .transpose()?;
     let provisioner = Provisioner::new()
         .with_models(crate::backend::model_table(args.models.as_ref())?)
-        .with_key(key);
+        .with_key(key)
+        .with_trace(args.trace.trace());
     let mut config = BatchConfig::new(&args.journal, seeds(args)?);
     config.resume = args.resume;
     config.provisioner = provisioner;
@@ -387,6 +400,18 @@ fn resume_command() -> String {
 }
 
 pub fn batch(args: &BatchArgs, out: Out) -> CliResult {
+    let path_text = |p: &Option<PathBuf>| p.as_deref().and_then(|p| p.to_str()).map(str::to_owned);
+    let (seed_file, uri_file, models) = (
+        path_text(&args.seed_file),
+        path_text(&args.uri_file),
+        path_text(&args.models),
+    );
+    crate::seed::one_stdin(&[
+        ("--seed-file", seed_file.as_deref()),
+        ("--uri-file", uri_file.as_deref()),
+        ("--models", models.as_deref()),
+        ("--key", args.key.as_deref()),
+    ])?;
     let prepared = batch::prepare(config(args)?)?;
     if let Some((_, recovery)) = prepared.previous() {
         report_recovery(recovery, out);
@@ -403,15 +428,24 @@ pub fn batch(args: &BatchArgs, out: Out) -> CliResult {
     let cancel = Cancel::new();
     wire_ctrl_c(&cancel, out);
     let bar = progress(args, out);
+    // A closed standard output (`| head`) stops the batch cleanly after the tokens being
+    // burned, as Ctrl-C does; the journal keeps everything for --resume.
+    let stdout_gone = AtomicBool::new(false);
     let report = prepared.run(stations, &cancel, &|e| match e {
         BatchEvent::Started { serial, .. } => bar.set_message(format!("burning {serial}")),
         BatchEvent::Finished(t) => {
             // suspend() also prints when the bar is hidden (output not a terminal).
             bar.suspend(|| {
-                if out.json {
-                    println!("{}", json_for(t));
+                let line = if out.json {
+                    json_for(t).to_string()
                 } else {
-                    println!("{}", line_for(t));
+                    line_for(t)
+                };
+                if !stdout_gone.load(Ordering::SeqCst)
+                    && crate::output::try_stdout(format_args!("{line}"), true).is_err()
+                {
+                    stdout_gone.store(true, Ordering::SeqCst);
+                    cancel.cancel();
                 }
             });
             if matches!(t.outcome, TokenOutcome::Burned(_)) {
@@ -421,6 +455,16 @@ pub fn batch(args: &BatchArgs, out: Out) -> CliResult {
         }
     })?;
     bar.finish_and_clear();
+    if stdout_gone.load(Ordering::SeqCst) {
+        errln!(
+            "standard output was closed: the batch stopped after the tokens being burned ({} burned)",
+            report.summary.burned
+        );
+        if report.summary.resume_needed() {
+            errln!("to continue: {}", resume_command());
+        }
+        return Ok(Exit::Failure);
+    }
     print_summary(&report, out);
     let exports_ok = report.exports.iter().all(|e| e.result.is_ok());
     let s = &report.summary;
@@ -470,7 +514,7 @@ fn print_summary(report: &BatchReport, out: Out) {
         })
         .collect();
     if out.json {
-        println!(
+        outln!(
             "{}",
             json!({"summary": {
                 "burned": s.burned, "already_done": s.already_done, "failed": s.failed,
@@ -481,30 +525,37 @@ fn print_summary(report: &BatchReport, out: Out) {
         );
         return;
     }
-    println!(
+    outln!(
         "batch: {} burned, {} already done, {} failed, {} not touched",
-        s.burned, s.already_done, s.failed, s.not_touched
+        s.burned,
+        s.already_done,
+        s.failed,
+        s.not_touched
     );
     if let Some(why) = &s.stopped {
-        println!("stopped: {why}");
+        outln!("stopped: {why}");
     }
     if !s.uncertain.is_empty() {
-        println!(
+        outln!(
             "UNCERTAIN (seed may or may not be on the token; resume and place them again): {}",
             s.uncertain.join(", ")
         );
     }
     if let Some(n) = s.credentials_left.filter(|n| *n > 0) {
-        println!("{n} credential(s) of the list not burned yet");
+        outln!(
+            "{} of the list not burned yet",
+            plural(n, "credential", "credentials")
+        );
     }
     for e in &report.exports {
         match &e.result {
-            Ok(n) => println!(
-                "exported {n} token(s) as {} to {} (mode 0600)",
+            Ok(n) => outln!(
+                "exported {} as {} to {} (mode 0600)",
+                plural(*n, "token", "tokens"),
                 e.target.kind.name(),
                 e.target.path.display()
             ),
-            Err(err) => println!(
+            Err(err) => outln!(
                 "EXPORT FAILED {} to {}: {err}",
                 e.target.kind.name(),
                 e.target.path.display()
@@ -512,7 +563,7 @@ fn print_summary(report: &BatchReport, out: Out) {
         }
     }
     if let Some(cmd) = resume {
-        println!("to continue: {cmd}");
+        outln!("to continue: {cmd}");
     }
 }
 
@@ -539,16 +590,17 @@ fn check_export_paths(targets: &[ExportTarget], force: bool) -> Result<(), CliEr
 
 pub fn export(args: &ExportArgs, out: Out) -> CliResult {
     check_export_paths(&args.exports, args.force)?;
-    let (state, recovery) = safeid::journal::JournalState::load(&args.journal)?;
+    let (state, recovery) = load_journal(&args.journal)?;
     report_recovery(&recovery, out);
+    let mut left_out: Vec<&str> = Vec::new();
     let records = if args.include_uncertain {
         state.records_with_uncertain()
     } else {
-        let left_out: Vec<&str> = state.uncertain().map(|s| s.seed.serial.as_str()).collect();
+        left_out = state.uncertain().map(|s| s.seed.serial.as_str()).collect();
         if !left_out.is_empty() {
             out.warn(format!(
-                "left out {} token(s) whose burn is uncertain ({}); --include-uncertain exports them too",
-                left_out.len(),
+                "left out {} whose burn is uncertain ({}); --include-uncertain exports them too",
+                plural(left_out.len(), "token", "tokens"),
                 left_out.join(", ")
             ));
         }
@@ -561,25 +613,54 @@ pub fn export(args: &ExportArgs, out: Out) -> CliResult {
     let mut failed = false;
     for target in &args.exports {
         let result = batch::write_export(target, &records, &options);
-        report_export(target, result, out, &mut failed);
+        report_export(target, result, &left_out, out, &mut failed);
     }
     Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+/// Loads a journal for export; `-` reads it from standard input (bounded as a file is).
+fn load_journal(
+    path: &Path,
+) -> Result<(safeid::journal::JournalState, safeid::journal::Recovery), CliError> {
+    use std::io::Read;
+    if path.as_os_str() != "-" {
+        return Ok(safeid::journal::JournalState::load(path)?);
+    }
+    let limit = safeid::journal::MAX_JOURNAL_BYTES;
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            CliError::new(
+                "io",
+                format!("reading the journal from standard input: {e}"),
+            )
+        })?;
+    Ok(safeid::journal::JournalState::from_bytes(
+        &bytes,
+        Path::new("standard input"),
+    )?)
 }
 
 fn report_export(
     target: &ExportTarget,
     result: Result<usize, safeid::export::ExportError>,
+    left_out: &[&str],
     out: Out,
     failed: &mut bool,
 ) {
     let path: &Path = &target.path;
     match (result, out.json) {
-        (Ok(n), true) => println!(
+        (Ok(n), true) => outln!(
             "{}",
-            json!({"format": target.kind.name(), "path": path, "tokens": n})
+            json!({"format": target.kind.name(), "path": path, "tokens": n,
+                   "uncertain_left_out": left_out})
         ),
-        (Ok(n), false) => println!(
-            "exported {n} token(s) as {} to {} (mode 0600)",
+        (Ok(n), false) => outln!(
+            "exported {} as {} to {} (mode 0600)",
+            plural(n, "token", "tokens"),
             target.kind.name(),
             path.display()
         ),
@@ -587,9 +668,9 @@ fn report_export(
             *failed = true;
             let err = CliError::from(e);
             if json {
-                println!("{}", err.json());
+                outln!("{}", err.json());
             } else {
-                eprintln!("error: {} to {}: {err}", target.kind.name(), path.display());
+                errln!("error: {} to {}: {err}", target.kind.name(), path.display());
             }
         }
     }

@@ -75,12 +75,12 @@ pub fn run(args: &CodeArgs, out: Out) -> CliResult {
         let hotp = Hotp::new(secret.expose(), algorithm, digits)?;
         let code = hotp.code(counter).to_string();
         if out.json {
-            println!(
+            outln!(
                 "{}",
                 json!({"type": "hotp", "counter": counter, "code": code})
             );
         } else {
-            println!("HOTP code at counter {counter}: {code}");
+            outln!("HOTP code at counter {counter}: {code}");
         }
         return Ok(Exit::Success);
     }
@@ -95,7 +95,7 @@ pub fn run(args: &CodeArgs, out: Out) -> CliResult {
     let now = args.time.unwrap_or_else(totp::now);
     let codes = safeid::ExpectedCodes::at(&totp, now);
     if out.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "type": "totp", "time": now, "step": totp.step(now), "period": period,
@@ -104,12 +104,13 @@ pub fn run(args: &CodeArgs, out: Out) -> CliResult {
             })
         );
     } else {
-        println!("previous  {}", codes.previous);
-        println!(
+        outln!("previous  {}", codes.previous);
+        outln!(
             "current   {}   ({} s left)",
-            codes.current, codes.seconds_left
+            codes.current,
+            codes.seconds_left
         );
-        println!("next      {}", codes.next);
+        outln!("next      {}", codes.next);
     }
     Ok(Exit::Success)
 }
@@ -128,6 +129,35 @@ fn source(args: &CodeArgs) -> Result<(SecretBytes, Option<Credential>), CliError
             ));
         }
     };
-    let secret = safeid::sources::decode_secret(secret_value(text)?.expose(), encoding)?;
-    Ok((secret, None))
+    Ok((
+        decode_any_length(secret_value(text)?.expose(), encoding)?,
+        None,
+    ))
+}
+
+/// Decodes a raw secret of any length (a code is computed here, nothing is burned, so the
+/// tokens' 63-byte cap does not apply: RFC 6238's SHA-512 seed is 64 bytes). Whitespace is
+/// ignored; errors never contain the text.
+fn decode_any_length(text: &str, encoding: SecretEncoding) -> Result<SecretBytes, CliError> {
+    let compact = zeroize::Zeroizing::new(
+        text.chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect::<String>(),
+    );
+    let bad = |what: String| CliError::new("bad_secret", what);
+    match encoding {
+        SecretEncoding::Hex => data_encoding::HEXLOWER_PERMISSIVE
+            .decode(compact.as_bytes())
+            .map(SecretBytes::new)
+            .map_err(|_| bad("the secret is not hex (an even number of 0-9, a-f, A-F)".into())),
+        SecretEncoding::Base32 => safeid::otpauth::decode_base32(&compact)
+            .map_err(|e| bad(format!("the secret is not base32: {e}"))),
+    }
+    .and_then(|s| {
+        if s.is_empty() {
+            Err(bad("the secret is empty".into()))
+        } else {
+            Ok(s)
+        }
+    })
 }

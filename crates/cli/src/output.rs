@@ -1,4 +1,9 @@
-//! Shared printing helpers.
+//! Shared printing helpers: every line the command prints goes through [`stdout`] /
+//! [`stderr_line`] (the `outln!`, `out!` and `errln!` macros), so that a closed pipe
+//! (`safeid uri ... | head -1`) ends the command quietly instead of panicking.
+
+use std::fmt;
+use std::io::{self, Write};
 
 use safeid::TokenStatus;
 use safeid::otpauth::{Credential, Kind};
@@ -76,4 +81,52 @@ pub fn credential_text(cred: &Credential, reveal: bool) -> String {
         out.push_str(&format!("  warning    {w}\n"));
     }
     out
+}
+
+/// Writes `args` on standard output, then a newline when `newline`; `Err` when standard
+/// output is gone (a closed pipe: `ErrorKind::BrokenPipe`).
+pub fn try_stdout(args: fmt::Arguments<'_>, newline: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_fmt(args)?;
+    if newline {
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// Writes on standard output. When it is closed (the reader of a pipe went away), the
+/// command stops at once with status 0: nobody is left to read the rest. Any other write
+/// error is reported on standard error, status 1.
+pub fn stdout(args: fmt::Arguments<'_>, newline: bool) {
+    if let Err(e) = try_stdout(args, newline) {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        stderr_line(format_args!("error: writing standard output: {e}"));
+        std::process::exit(1);
+    }
+}
+
+/// Writes one line on standard error; a write error is ignored (there is nowhere left to
+/// report it).
+pub fn stderr_line(args: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
+
+/// `1 token`, `2 tokens`: `count` and the noun in the right number.
+pub fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plural;
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(0, "token", "tokens"), "0 tokens");
+        assert_eq!(plural(1, "token", "tokens"), "1 token");
+        assert_eq!(plural(2, "account", "accounts"), "2 accounts");
+    }
 }

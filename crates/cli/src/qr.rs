@@ -41,7 +41,7 @@ pub fn run(args: &QrArgs, out: Out) -> CliResult {
             safeid::export::write_atomic(path, &render_png(text)?)
                 .map_err(|e| crate::error::io_error(path, e))?;
             if out.json {
-                println!("{}", serde_json::json!({"written": path}));
+                outln!("{}", serde_json::json!({"written": path}));
             } else {
                 out.note(format!(
                     "wrote {} (mode 0600: it holds the secret)",
@@ -54,11 +54,11 @@ pub fn run(args: &QrArgs, out: Out) -> CliResult {
                 "--json needs --output FILE: a terminal drawing is not JSON",
             ));
         }
-        None if args.light => print!(
+        None if args.light => out!(
             "{}",
             safeid::qr::generate::terminal_for_light_background(text)?
         ),
-        None => print!("{}", safeid::qr::generate::terminal(text)?),
+        None => out!("{}", safeid::qr::generate::terminal(text)?),
     }
     Ok(Exit::Success)
 }

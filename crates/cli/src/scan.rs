@@ -18,7 +18,7 @@ use crate::output::{credential_json, credential_text};
 /// one that cannot be read or holds no code does not hide the others.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Image files to scan.
+    /// Image files to scan (`-`: an image on standard input).
     files: Vec<PathBuf>,
     /// Capture and scan every monitor.
     #[arg(long)]
@@ -52,9 +52,9 @@ fn print_found(
     if found.scanned.is_empty() {
         let message = format!("{name}: no QR code found");
         if out.json {
-            println!("{}", json!({"file": name, "codes": 0}));
+            outln!("{}", json!({"file": name, "codes": 0}));
         } else {
-            println!("{message}");
+            outln!("{message}");
         }
     }
     for s in &found.scanned {
@@ -77,12 +77,12 @@ fn print_found(
                     .map(|c| credential_json(c, args.reveal))
                     .collect();
             }
-            println!("{v}");
+            outln!("{v}");
         } else {
-            println!("{}: {}", s.source, s.content.describe());
-            println!("  text       {text}");
+            outln!("{}: {}", s.source, s.content.describe());
+            outln!("  text       {text}");
             for c in s.content.credentials() {
-                print!("{}", credential_text(&c, args.reveal));
+                out!("{}", credential_text(&c, args.reveal));
             }
         }
     }
@@ -93,25 +93,40 @@ pub fn run(args: &ScanArgs, out: Out) -> CliResult {
     if args.files.is_empty() && !args.screen {
         return Err(CliError::usage("give image files to scan, or --screen"));
     }
+    if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return Err(CliError::usage(
+            "`-` (standard input) can be given only once",
+        ));
+    }
     let models = safeid::proto::ModelTable::builtin();
-    let mut inputs: Vec<(String, SeedInput)> = args
+    let mut inputs: Vec<(String, Result<SeedInput, CliError>)> = args
         .files
         .iter()
-        .map(|f| (f.display().to_string(), SeedInput::QrFile(f.clone())))
+        .map(|f| {
+            if f.as_os_str() == "-" {
+                ("standard input".to_owned(), crate::seed::qr_input(f))
+            } else {
+                (f.display().to_string(), Ok(SeedInput::QrFile(f.clone())))
+            }
+        })
         .collect();
     if args.screen {
-        inputs.push(("the screens".into(), SeedInput::Screen));
+        inputs.push(("the screens".into(), Ok(SeedInput::Screen)));
     }
     let (mut codes, mut errors) = (0usize, 0usize);
     for (name, input) in inputs {
-        match print_found(&name, sources::read(input, &models), args, out) {
+        let result =
+            input.and_then(|input| print_found(&name, sources::read(input, &models), args, out));
+        match result {
             Ok(n) => codes += n,
             Err(e) => {
                 errors += 1;
                 if out.json {
-                    println!("{}", e.json());
+                    let mut v = e.json();
+                    v["file"] = json!(name);
+                    outln!("{v}");
                 } else {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                 }
             }
         }

@@ -91,7 +91,18 @@ pub fn read(
             "give the seed: --uri, --qr FILE, --screen, --secret-base32, --secret-hex or --secret-prompt",
         ));
     };
-    let found = sources::read(input, models)?;
+    let found = sources::read(input, models).map_err(|e| {
+        let choose_encoding = e.hint() == Some(safeid::Hint::ChooseEncoding);
+        let mut err = CliError::from(e);
+        if choose_encoding {
+            // `burn` has no --encoding: the text itself, or the flag, says which.
+            err.hint = Some(
+                "type it with a base32: or hex: prefix, or give it with --secret-base32 or --secret-hex"
+                    .into(),
+            );
+        }
+        err
+    })?;
     let secret = found.pick(account)?;
     if let sources::Origin::Text(encoding) = secret.origin
         && args.secret_prompt
@@ -105,12 +116,30 @@ pub fn read(
     Ok(secret)
 }
 
+/// Refuses a command line that reads standard input for two things (the second would
+/// find it empty). Each entry is a flag and its value; `-` is standard input.
+pub fn one_stdin(values: &[(&str, Option<&str>)]) -> Result<(), CliError> {
+    let readers: Vec<&str> = values
+        .iter()
+        .filter(|(_, v)| *v == Some("-"))
+        .map(|(flag, _)| *flag)
+        .collect();
+    if readers.len() > 1 {
+        return Err(CliError::usage(format!(
+            "{} all read standard input, which can be read only once: give all but one as @FILE or env:NAME",
+            readers.join(" and ")
+        )));
+    }
+    Ok(())
+}
+
 /// A secret value: the text itself, @FILE, `-` or env:NAME.
 pub fn secret_value(arg: &str) -> Result<SecretString, CliError> {
     Ok(safeid::keys::read_secret_arg(arg)?.0)
 }
 
-fn qr_input(path: &std::path::Path) -> Result<SeedInput, CliError> {
+/// `--qr FILE`: a file, or with `-` the image on standard input.
+pub fn qr_input(path: &std::path::Path) -> Result<SeedInput, CliError> {
     if path.as_os_str() != "-" {
         return Ok(SeedInput::QrFile(path.to_path_buf()));
     }
@@ -119,7 +148,7 @@ fn qr_input(path: &std::path::Path) -> Result<SeedInput, CliError> {
         .lock()
         .take(MAX_STDIN_IMAGE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| CliError::new("io", format!("standard input: {e}")))?;
+        .map_err(|e| CliError::new("io", format!("reading the image from standard input: {e}")))?;
     if bytes.len() as u64 > MAX_STDIN_IMAGE_BYTES {
         return Err(CliError::new(
             "too_large",
@@ -134,7 +163,12 @@ fn qr_input(path: &std::path::Path) -> Result<SeedInput, CliError> {
 
 /// Reads a secret without echo (or a line from a non-terminal stdin).
 fn prompt() -> Result<SeedInput, CliError> {
-    let io = |e: std::io::Error| CliError::new("io", format!("reading the secret: {e}"));
+    let io = |e: std::io::Error| {
+        CliError::new(
+            "io",
+            format!("reading the secret from the terminal or standard input: {e}"),
+        )
+    };
     let text = if std::io::stdin().is_terminal() {
         SecretString::new(
             rpassword::prompt_password("Secret (base32 or hex; not shown): ").map_err(io)?,

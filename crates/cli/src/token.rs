@@ -12,7 +12,7 @@ use safeid::{BurnOptions, ClockSettings, PlanOptions, Risk, TokenStatus};
 use serde_json::json;
 
 use crate::Out;
-use crate::backend::BackendArgs;
+use crate::backend::{BackendArgs, KeyArgs, TraceArgs, provisioner};
 use crate::error::{CliError, CliResult, Exit};
 use crate::output::status_text;
 use crate::seed::SeedArgs;
@@ -34,6 +34,8 @@ pub fn parse_acceptance(text: &str) -> Result<Acceptance, String> {
 pub struct InfoArgs {
     #[command(flatten)]
     backend: BackendArgs,
+    #[command(flatten)]
+    trace: TraceArgs,
 }
 
 /// Burn a seed into a token.
@@ -54,6 +56,10 @@ pub struct BurnArgs {
     account: Option<String>,
     #[command(flatten)]
     backend: BackendArgs,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    trace: TraceArgs,
     /// Hash algorithm, sha1 or sha256 [default: the credential's; sha1 for raw secrets].
     #[arg(long, value_parser = parse_hmac, help_heading = "Settings")]
     algorithm: Option<HmacAlgorithm>,
@@ -66,7 +72,9 @@ pub struct BurnArgs {
     /// Set the token's clock from the host (on by default). With --sync-clock=false the
     /// token keeps its own clock (the config write then re-sends the token's time); a
     /// clock more than 10 minutes off is then refused unless --accept clock-drift.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, help_heading = "Settings")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL",
+          help_heading = "Settings")]
     sync_clock: bool,
     /// Accept a documented conversion or risk: six-digits (7/8-digit credentials: the
     /// token shows the last 6 digits), hash-long-seed (seeds over 64 bytes: lossless),
@@ -92,6 +100,10 @@ pub struct BurnArgs {
 pub struct SyncClockArgs {
     #[command(flatten)]
     backend: BackendArgs,
+    #[command(flatten)]
+    key: KeyArgs,
+    #[command(flatten)]
+    trace: TraceArgs,
     /// Hash algorithm to configure, sha1 or sha256 (must match the seed on the token).
     #[arg(long, value_parser = parse_hmac, default_value = "sha1")]
     algorithm: HmacAlgorithm,
@@ -107,7 +119,7 @@ pub struct SyncClockArgs {
 }
 
 pub fn info(args: &InfoArgs, out: Out) -> CliResult {
-    let provisioner = args.backend.provisioner()?;
+    let provisioner = provisioner(&args.backend, None, Some(&args.trace))?;
     let mut backend = args.backend.open(out)?;
     let status = provisioner.read(backend.transport.as_mut())?;
     let warning = status.clock_warning(30);
@@ -115,9 +127,9 @@ pub fn info(args: &InfoArgs, out: Out) -> CliResult {
         let mut v = json!(status);
         v["token_date"] = json!(safeid::report::utc_date(u64::from(status.token_time)));
         v["clock_warning"] = json!(warning);
-        println!("{v}");
+        outln!("{v}");
     } else {
-        print!("{}", status_text(&status));
+        out!("{}", status_text(&status));
         if let Some(w) = warning {
             out.warn(w);
         }
@@ -136,7 +148,19 @@ fn plan_options(args: &BurnArgs) -> PlanOptions {
 
 pub fn burn(args: &BurnArgs, out: Out) -> CliResult {
     // Everything that can be refused without touching a token is checked first.
-    let provisioner = args.backend.provisioner()?;
+    crate::seed::one_stdin(&[
+        ("--uri", args.seed.uri.as_deref()),
+        ("--secret-base32", args.seed.secret_base32.as_deref()),
+        ("--secret-hex", args.seed.secret_hex.as_deref()),
+        ("--qr", args.seed.qr.as_deref().and_then(|p| p.to_str())),
+        ("--key", args.key.key.as_deref()),
+        (
+            "--models",
+            args.backend.models.as_deref().and_then(|p| p.to_str()),
+        ),
+        ("--secret-prompt", args.seed.secret_prompt.then_some("-")),
+    ])?;
+    let provisioner = provisioner(&args.backend, Some(&args.key), Some(&args.trace))?;
     let secret = crate::seed::read(
         &args.seed,
         args.account.as_deref(),
@@ -151,8 +175,8 @@ pub fn burn(args: &BurnArgs, out: Out) -> CliResult {
         accept_clock_drift: args.accept.contains(&Acceptance::Risk(Risk::ClockDrift)),
     };
     let pending = provisioner.prepare(status, plan, &options)?;
-    if !out.json {
-        eprint!("{}", status_text(pending.token()));
+    if !out.json && !out.quiet {
+        errln!("{}", status_text(pending.token()).trim_end());
     }
     let warnings: Vec<String> = pending.warnings().iter().map(ToString::to_string).collect();
     for w in &warnings {
@@ -182,7 +206,7 @@ pub fn burn(args: &BurnArgs, out: Out) -> CliResult {
         } else {
             "NOT VERIFIED"
         };
-        println!("{tag} {}", v.explanation());
+        outln!("{tag} {}", v.explanation());
     }
     Ok(match verification {
         Some(v) if !v.holds_seed() => Exit::NotVerified,
@@ -206,7 +230,7 @@ fn print_json(
         value["verify"]["matched"] = json!(v.holds_seed());
         value["verify"]["explanation"] = json!(v.explanation());
     }
-    println!("{value}");
+    outln!("{value}");
 }
 
 /// The code to verify: given, read off the virtual display, or typed.
@@ -222,8 +246,7 @@ fn verify_code(given: &str, display: Option<&str>) -> Result<String, CliError> {
             "--verify without a code needs a terminal: give the code, --verify 123456",
         ));
     }
-    eprint!("Switch the token off and on, then type the code it shows: ");
-    let _ = std::io::stderr().flush();
+    prompt("Switch the token off and on, then type the code it shows: ");
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -238,8 +261,7 @@ fn confirm(question: &str) -> Result<bool, CliError> {
             "not a terminal, cannot ask for confirmation: add --yes",
         ));
     }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
+    prompt(&format!("{question} [y/N] "));
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -248,12 +270,18 @@ fn confirm(question: &str) -> Result<bool, CliError> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
+/// A question on standard error, without a newline.
+fn prompt(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
 fn print_report(burned: &Burned, display: Option<&str>) {
     let r = burned.report();
     if r.token.key_source == safeid::KeySource::User && r.token.status.model.is_none() {
-        println!("key         given (model unknown: the key was a guess, and it was accepted)");
+        outln!("key         given (model unknown: the key was a guess, and it was accepted)");
     }
-    println!(
+    outln!(
         "written     config (clock {}, {}, {} s step, display {} s), then seed ({} bytes)",
         if r.clock_synced {
             format!(
@@ -269,23 +297,24 @@ fn print_report(burned: &Burned, display: Option<&str>) {
         r.seed_bytes
     );
     if let Some(label) = &r.label {
-        println!("credential  {label}");
+        outln!("credential  {label}");
     }
     for c in &r.conversions {
-        println!("conversion  {}", c.describe());
+        outln!("conversion  {}", c.describe());
     }
-    println!();
+    outln!();
     // Computed now, so that "seconds left" is not stale.
     let codes = burned.expected_now();
-    println!("Switch the token off and on; its display must show one of:");
-    println!("  previous  {}", codes.previous);
-    println!(
+    outln!("Switch the token off and on; its display must show one of:");
+    outln!("  previous  {}", codes.previous);
+    outln!(
         "  current   {}   ({} s left)",
-        codes.current, codes.seconds_left
+        codes.current,
+        codes.seconds_left
     );
-    println!("  next      {}", codes.next);
+    outln!("  next      {}", codes.next);
     if let Some(d) = display {
-        println!("virtual token display: {d}");
+        outln!("virtual token display: {d}");
     }
 }
 
@@ -297,20 +326,31 @@ pub fn sync_clock(args: &SyncClockArgs, out: Out) -> CliResult {
         display_timeout: DisplayTimeout::from_seconds(args.display_timeout)
             .ok_or_else(|| CliError::usage("--display-timeout must be 15, 30, 60 or 120"))?,
     };
-    let provisioner = args.backend.provisioner()?;
+    let provisioner = provisioner(&args.backend, Some(&args.key), Some(&args.trace))?;
     let mut backend = args.backend.open(out)?;
     let status: TokenStatus =
         provisioner.sync_clock(backend.transport.as_mut(), &settings, args.erase_seed)?;
+    // A known restricted model lost its seed; an unknown one is treated as if it did.
+    let seed_erased = match (status.restricted, status.model.is_some()) {
+        (false, _) => Some(false),
+        (true, true) => Some(true),
+        (true, false) => None,
+    };
     if out.json {
         let mut v = json!(status);
+        v["token_date"] = json!(safeid::report::utc_date(u64::from(status.token_time)));
         v["clock_set"] = json!(true);
-        v["seed_erased"] = json!(status.restricted);
-        println!("{v}");
+        v["seed_erased"] = json!(seed_erased);
+        outln!("{v}");
     } else {
-        print!("{}", status_text(&status));
-        println!("clock set to the host's time");
-        if status.restricted {
-            println!("the seed was erased (restricted model): burn a seed before use");
+        out!("{}", status_text(&status));
+        outln!("clock set to the host's time");
+        match seed_erased {
+            Some(true) => outln!("the seed was erased (restricted model): burn a seed before use"),
+            None => outln!(
+                "the seed may have been erased (unknown model, treated as restricted): burn a seed before use"
+            ),
+            Some(false) => outln!("the seed was kept (this model keeps it on a config write)"),
         }
     }
     Ok(Exit::Success)

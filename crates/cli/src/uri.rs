@@ -12,7 +12,7 @@ use crate::output::{credential_json, credential_text};
 
 /// Decode otpauth:// and otpauth-migration:// URIs (Google Authenticator exports).
 ///
-/// Secrets are shown as <redacted> unless --reveal is given.
+/// Secrets are shown as `<redacted>` unless --reveal is given.
 #[derive(Debug, Args)]
 pub struct UriArgs {
     /// URIs to decode; with none (or `-`), one URI per line is read from standard input
@@ -34,35 +34,40 @@ pub fn run(args: &UriArgs, out: Out) -> CliResult {
     for (n, input) in inputs.iter().enumerate() {
         if input.trim().is_empty() {
             if out.json {
-                println!("{}", json!({"input": n + 1, "empty": true}));
+                outln!("{}", json!({"input": n + 1, "empty": true}));
             } else {
-                println!("input {}: empty line", n + 1);
+                outln!("input {}: empty line", n + 1);
             }
             continue;
         }
         match otpauth::parse_any(input) {
             Ok(Parsed::Single(cred)) => {
                 if out.json {
-                    println!("{}", credential_json(&cred, args.reveal));
+                    let mut v = credential_json(&cred, args.reveal);
+                    v["input"] = json!(n + 1);
+                    outln!("{v}");
                 } else {
-                    println!("input {}: otpauth URI", n + 1);
-                    print!("{}", credential_text(&cred, args.reveal));
+                    outln!("input {}: otpauth URI", n + 1);
+                    out!("{}", credential_text(&cred, args.reveal));
                 }
             }
             Ok(Parsed::Migration(batch)) => {
                 if !out.json {
-                    println!(
-                        "input {}: Google Authenticator export with {} account(s)",
+                    outln!(
+                        "input {}: Google Authenticator export with {}",
                         n + 1,
-                        batch.credentials.len()
+                        crate::output::plural(batch.credentials.len(), "account", "accounts")
                     );
                 }
                 for (i, cred) in batch.credentials.iter().enumerate() {
                     if out.json {
-                        println!("{}", credential_json(cred, args.reveal));
+                        let mut v = credential_json(cred, args.reveal);
+                        v["input"] = json!(n + 1);
+                        v["account_number"] = json!(i + 1);
+                        outln!("{v}");
                     } else {
-                        println!(" account {}:", i + 1);
-                        print!("{}", credential_text(cred, args.reveal));
+                        outln!(" account {}:", i + 1);
+                        out!("{}", credential_text(cred, args.reveal));
                     }
                 }
             }
@@ -72,9 +77,9 @@ pub fn run(args: &UriArgs, out: Out) -> CliResult {
                     let err = CliError::from(e);
                     let mut v = err.json();
                     v["input"] = json!(n + 1);
-                    println!("{v}");
+                    outln!("{v}");
                 } else {
-                    eprintln!("input {}: {e}", n + 1);
+                    errln!("input {}: {e}", n + 1);
                 }
             }
         }

@@ -84,7 +84,15 @@ pub fn run(args: &VirtualTokenArgs, out: Out) -> CliResult {
         connect_deadline: Some(Duration::from_secs(args.connect_timeout)),
         ..ServeOptions::default()
     };
-    let vpcd_error = |e: vpcd::VpcdError| CliError::new("vpcd", format!("vpcd at {addr}: {e}"));
+    let vpcd_error = |e: vpcd::VpcdError| {
+        let text = e.to_string();
+        let message = if text.contains(&addr.to_string()) {
+            text
+        } else {
+            format!("vpcd at {addr}: {text}")
+        };
+        CliError::new("vpcd", message)
+    };
     let handle = vpcd::serve(addr, Arc::clone(&token), options).map_err(vpcd_error)?;
     if !handle.wait_connected(Duration::from_secs(args.connect_timeout)) {
         let result = handle.stop();
@@ -108,12 +116,12 @@ pub fn run(args: &VirtualTokenArgs, out: Out) -> CliResult {
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         match line.trim() {
-            "state" => println!("{}", handle.state().to_json().replace('\n', "")),
+            "state" => outln!("{}", handle.state().to_json().replace('\n', "")),
             "remove" => control.remove_card(),
             "insert" => control.insert_card(),
             "quit" => break,
             "" => {}
-            other => eprintln!("unknown command {other:?}: state, remove, insert or quit"),
+            other => errln!("unknown command \"{other}\": state, remove, insert or quit"),
         }
         if handle.is_finished() {
             break;

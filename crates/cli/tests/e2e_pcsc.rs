@@ -180,7 +180,7 @@ fn token_removed_before_the_seed_gives_the_precise_error() {
         err.contains("config written, seed may or may not have been written"),
         "{err}"
     );
-    assert!(err.contains("now blank or holds the new seed"), "{err}");
+    assert!(err.contains("is blank or holds the new seed"), "{err}");
     let state = t.token.lock().unwrap().state();
     assert_eq!(state.config_writes, 1);
     assert_eq!(
@@ -229,7 +229,7 @@ fn readers_are_listed_with_the_numbers_reader_takes() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "[0] Virtual PCD 00 00\n[1] Virtual PCD 00 01\n"
+        "[0] Virtual PCD 00 00: no token\n[1] Virtual PCD 00 01: no token\n"
     );
     let out = safeid_with_socket(&["readers"], &stack_socket("SAFEID_TEST_PCSC_EMPTY_SOCKET"));
     assert!(
@@ -237,6 +237,170 @@ fn readers_are_listed_with_the_numbers_reader_takes() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn readers_show_the_token_present_read_only() {
+    let t = place(TokenSpec::token2("8659632000088"), ServeOptions::default());
+    // pcscd notices a new card within about 400 ms; until then the reader is empty (and
+    // nothing is sent to the token).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = safeid(&["readers"]);
+        if String::from_utf8_lossy(&out.stdout).contains("token 8659632000088")
+            || Instant::now() > deadline
+        {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[0] Virtual PCD 00 00: token 8659632000088, Token2 C302-i\n[1] Virtual PCD 00 01: no token\n"
+    );
+    let out = safeid(&["readers", "--json"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["card"], "present");
+    assert_eq!(
+        lines[0]["atr"], "3B 80 80 01 01",
+        "vpcd's ATR for the virtual token"
+    );
+    assert_eq!(lines[0]["token"]["serial"], "8659632000088");
+    assert_eq!(lines[0]["token"]["model_name"], "Token2 C302-i");
+    assert_eq!(lines[1]["card"], "empty");
+    assert_eq!(lines[1]["token"], Value::Null);
+    // Read-only: get info (and nothing else) reached the token, twice.
+    let state = t.token.lock().unwrap().state();
+    assert!(
+        state.apdu_log.iter().all(|e| e.ins == Some(0x41)),
+        "{:?}",
+        state.apdu_log
+    );
+    assert_eq!(state.apdu_log.len(), 2);
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn probe_sends_get_info_only_and_reports_reader_atr_protocol() {
+    let mut spec = TokenSpec::token2("ZZ00000042");
+    spec.require_select = true;
+    let t = place(spec, ServeOptions::default());
+    let out = safeid(&["probe", "--reader", "00 00", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reader"], READER0);
+    assert_eq!(v["atr"], "3B 80 80 01 01");
+    assert!(
+        ["T=0", "T=1"].contains(&v["protocol"].as_str().unwrap_or("")),
+        "{v}"
+    );
+    assert_eq!(v["serial"], "ZZ00000042");
+    assert_eq!(v["model"], Value::Null);
+    let sent: Vec<&str> = v["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["get info", "select", "get info"]);
+    // What reached the token: get info, the SELECT fallback, get info: nothing secure.
+    let state = t.token.lock().unwrap().state();
+    let ins: Vec<Option<u8>> = state.apdu_log.iter().map(|e| e.ins).collect();
+    assert_eq!(
+        ins,
+        [Some(0x41), Some(0xA4), Some(0x41)],
+        "{:?}",
+        state.apdu_log
+    );
+    assert_eq!(state.failed_auths, 0);
+
+    let out = safeid(&["probe", "--reader", "00 00"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("reader       Virtual PCD 00 00"), "{text}");
+    assert!(text.contains("to burn it   - the access key"), "{text}");
+}
+
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn several_readers_matching_the_reader_part_are_named() {
+    let out = safeid(&["info", "--reader", "virtual pcd", "--json"]);
+    assert!(!out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "several_readers");
+    assert_eq!(
+        v["error"]["message"],
+        "--reader \"virtual pcd\" matches 2 readers: [0] Virtual PCD 00 00, [1] Virtual PCD 00 01"
+    );
+}
+
+/// `burn --verify` on a reader, on a terminal (a pty from util-linux `script`): the report
+/// with fresh codes comes first, then the question; the code typed from the display
+/// verifies.
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn burn_verify_prints_the_report_before_asking_for_the_code() {
+    use std::io::{Read, Write};
+    let t = place(TokenSpec::token2("8659632000099"), ServeOptions::default());
+    let cmd = format!(
+        "{} burn --reader '{READER0}' --yes --verify --uri '{URI}'",
+        binary().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env(
+            "PCSCLITE_CSOCK_NAME",
+            stack_socket("SAFEID_TEST_PCSC_SOCKET"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` provides the pty");
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut pty_out = child.stdout.take().unwrap();
+    let sink = Arc::clone(&screen);
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pty_out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !screen.lock().unwrap().contains("type the code it shows") {
+        assert!(
+            Instant::now() < deadline,
+            "no question: {}",
+            screen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = screen.lock().unwrap().clone();
+    let question = before.find("type the code it shows").unwrap();
+    let report = before
+        .find("current")
+        .expect("the report is printed before the question");
+    assert!(report < question, "{before}");
+    assert!(before.contains("s left)"), "{before}");
+    let shown = t.token.lock().unwrap().display_code().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{shown}").unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let after = screen.lock().unwrap().clone();
+    assert!(after.contains("verified"), "{after}");
+    assert!(status.success(), "{after}");
 }
 
 #[test]

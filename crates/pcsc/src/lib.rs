@@ -72,6 +72,7 @@
 mod error;
 mod reader;
 mod station;
+mod status;
 mod transport;
 mod wait;
 mod worker;
@@ -85,5 +86,6 @@ pub use pcsc;
 pub use error::map_error;
 pub use reader::{ReaderChoice, list_readers, select_reader};
 pub use station::{PcscStation, STATION_POLL};
+pub use status::{CardPresence, ReaderStatus, card_protocol, reader_status};
 pub use transport::{DEFAULT_DEADLINE, PcscTransport};
 pub use wait::{Prompt, WAIT_MESSAGE, WaitPolicy};

@@ -174,6 +174,12 @@ impl Transport for PcscTransport {
     fn reset(&mut self) -> Result<(), TransportError> {
         self.call(Request::Reset).map(|_| ())
     }
+
+    /// The ATR pcscd reports for the reader (a status query: nothing reaches the token,
+    /// and it works also after a stall).
+    fn atr(&self) -> Option<Vec<u8>> {
+        crate::status::atr_of(&self.status_context, &self.reader_c)
+    }
 }
 
 impl Drop for PcscTransport {

@@ -123,6 +123,11 @@ impl Transport for SimTransport {
         self.lock().reset();
         Ok(())
     }
+
+    /// The ATR the virtual token presents on a vpcd reader ([`crate::vpcd::ATR`]).
+    fn atr(&self) -> Option<Vec<u8>> {
+        Some(crate::vpcd::ATR.to_vec())
+    }
 }
 
 /// One transaction on a [`SimTransport`].

@@ -68,6 +68,12 @@ pub trait Transport {
     fn reset(&mut self) -> Result<(), TransportError> {
         Ok(())
     }
+
+    /// The card's answer to reset (ATR), when the backend knows it: read-only, sends
+    /// nothing to the token. The default is `None`.
+    fn atr(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// One exclusive exchange with a token. Dropping it ends the transaction.
@@ -90,6 +96,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn reset(&mut self) -> Result<(), TransportError> {
         (**self).reset()
     }
+    fn atr(&self) -> Option<Vec<u8>> {
+        (**self).atr()
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -101,6 +110,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn reset(&mut self) -> Result<(), TransportError> {
         (**self).reset()
+    }
+    fn atr(&self) -> Option<Vec<u8>> {
+        (**self).atr()
     }
 }
 
