@@ -1,4 +1,5 @@
-//! Random seeds, manual entry, and property tests of the seed-file parser.
+//! Random seeds, manual entry, URI lists (one credential per line, errors by line number
+//! without the secret), bounded text files, and property tests of the seed-file parser.
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
@@ -142,4 +143,49 @@ proptest! {
         prop_assert_eq!(err.problems.len(), 1);
         prop_assert_eq!(err.problems[0].line, (n + 2) as u64);
     }
+}
+
+#[test]
+fn uri_lists_give_one_credential_per_line_and_errors_name_the_line_not_the_secret() {
+    let text = "# accounts\n\n  otpauth://totp/A:one?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ  \notpauth://totp/B:two?secret=MZXW6YTBOI\n";
+    let creds = sources::parse_uri_list(text, std::path::Path::new("list.txt")).unwrap();
+    assert_eq!(creds.len(), 2);
+    assert_eq!(creds[0].secret.expose(), b"12345678901234567890");
+    assert_eq!(creds[1].secret.expose(), b"foobar");
+    let bad =
+        "otpauth://totp/A:one?secret=MZXW6YTBOI\n# x\notpauth://totp/B:two?secret=SECRET1SECRET!\n";
+    let err = sources::parse_uri_list(bad, std::path::Path::new("list.txt")).unwrap_err();
+    assert!(
+        matches!(&err, SourceError::UriListLine { line: 3, .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("list.txt") && text.contains("line 3"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRET1") && !format!("{err:?}").contains("SECRET1"));
+}
+
+#[test]
+fn text_files_are_read_up_to_their_limit_and_refused_beyond_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.txt");
+    std::fs::write(&path, "x".repeat(100)).unwrap();
+    assert_eq!(
+        sources::read_text_file(&path, 100, "URI list")
+            .unwrap()
+            .expose()
+            .len(),
+        100
+    );
+    assert!(matches!(
+        sources::read_text_file(&path, 99, "URI list"),
+        Err(SourceError::TooLarge { limit: 99, .. })
+    ));
+    std::fs::write(&path, b"abc\xC3").unwrap();
+    assert!(matches!(
+        sources::read_text_file(&path, 100, "URI list"),
+        Err(SourceError::NotUtf8 { offset: 3, .. })
+    ));
 }
