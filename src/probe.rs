@@ -60,7 +60,7 @@ pub fn probe(
 ) -> Result<ProbeReport, SessionError> {
     let mut report = ProbeReport {
         reader: transport.name(),
-        atr: None,
+        atr: transport.atr().as_deref().map(safeid_transport::hex),
         exchanges: Vec::new(),
         serial: None,
         token_time: None,
@@ -94,7 +94,6 @@ pub fn probe(
         send(proto::select_fallback(), &mut report)?;
         info = proto::parse_info(&send(proto::get_info(), &mut report)?);
     }
-    drop(send);
     drop(tx);
     match info {
         Ok(info) => describe(&mut report, &info, models),

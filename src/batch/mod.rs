@@ -40,7 +40,7 @@ use crate::sources::{SeedFile, SourceError};
 use crate::token::{PrepareError, Provisioner};
 
 pub use engine::write_export;
-pub use preflight::{check_export, prepare};
+pub use preflight::{check_export, check_export_targets, prepare};
 
 /// Where the seeds of a batch come from.
 pub enum BatchSeeds {

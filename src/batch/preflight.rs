@@ -206,28 +206,44 @@ pub(super) fn source_of(seeds: BatchSeeds, opts: &PlanOptions) -> Result<Source,
 
 /// Every export can carry the seeds' parameters and can be written where asked.
 fn check_exports(config: &BatchConfig, templates: &[TokenSeed]) -> Result<(), BatchError> {
-    // The journal is never an export's target.
-    let mut paths: Vec<PathBuf> = vec![identity(&config.journal)];
     for target in &config.exports {
-        let format = target.kind.name();
-        let path_error = |reason: String, hint: Option<Hint>| BatchError::ExportPath {
-            format,
+        if let ExportKind::File(f) = target.kind {
+            check_format(f, templates)?;
+        }
+    }
+    check_export_targets(
+        &config.exports,
+        config.overwrite_exports,
+        Some(&config.journal),
+    )
+}
+
+/// Checks a set of exports before anything is written: none names the journal or the same
+/// file as another (however the paths are spelled), and each can be written where asked
+/// ([`check_export`]).
+pub fn check_export_targets(
+    targets: &[super::ExportTarget],
+    overwrite: bool,
+    journal: Option<&Path>,
+) -> Result<(), BatchError> {
+    let journal = journal.map(identity);
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for target in targets {
+        let path_error = |reason: &str| BatchError::ExportPath {
+            format: target.kind.name(),
             path: target.path.clone(),
-            reason,
-            hint,
+            reason: reason.into(),
+            hint: None,
         };
         let same = identity(&target.path);
-        if paths.first() == Some(&same) {
-            return Err(path_error("it is the journal itself".into(), None));
+        if journal.as_ref() == Some(&same) {
+            return Err(path_error("it is the journal itself"));
         }
         if paths.contains(&same) {
-            return Err(path_error("the same path is given twice".into(), None));
+            return Err(path_error("the same path is given twice"));
         }
         paths.push(same);
-        if let ExportKind::File(f) = target.kind {
-            check_format(f, templates, &config.export_options)?;
-        }
-        check_export(target, config.overwrite_exports)?;
+        check_export(target, overwrite)?;
     }
     Ok(())
 }
@@ -246,32 +262,18 @@ pub(crate) fn identity(path: &Path) -> PathBuf {
     }
 }
 
-/// Renders the format for the source's parameters (in memory, dropped at once): a format
-/// that cannot say them refuses here, before any token is burned.
-fn check_format(
-    format: crate::export::Format,
-    templates: &[TokenSeed],
-    options: &crate::export::ExportOptions,
-) -> Result<(), BatchError> {
-    let samples: Vec<TokenSeed> = templates
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let mut r = t.clone();
-            r.serial = format!("{:013}", i + 1);
-            // Filled from the token's model at run time; any name does for this check.
-            r.manufacturer.get_or_insert_with(|| "Token2".into());
-            r.model.get_or_insert_with(|| "OTPC-P2-i".into());
-            r
-        })
-        .collect();
-    format
-        .render(&samples, options)
-        .map(drop)
-        .map_err(|e| BatchError::ExportFormat {
-            format: format.name(),
-            reason: format!("{e}; PSKC carries every parameter the tokens have"),
-        })
+/// The format can carry every seed's parameters (its limits as data, before any token is
+/// burned); the error names the formats that can.
+fn check_format(format: crate::export::Format, templates: &[TokenSeed]) -> Result<(), BatchError> {
+    for t in templates {
+        format
+            .check(&crate::export::TokenParams::of(t))
+            .map_err(|e| BatchError::ExportFormat {
+                format: format.name(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(())
 }
 
 /// Checks that one export can be written where asked: its folder exists and takes new

@@ -567,29 +567,8 @@ fn print_summary(report: &BatchReport, out: Out) {
     }
 }
 
-fn check_export_paths(targets: &[ExportTarget], force: bool) -> Result<(), CliError> {
-    let mut seen: Vec<PathBuf> = Vec::new();
-    for t in targets {
-        let abs = std::path::absolute(&t.path).unwrap_or_else(|_| t.path.clone());
-        if seen.contains(&abs) {
-            return Err(CliError::usage(format!(
-                "{} is given twice",
-                t.path.display()
-            )));
-        }
-        seen.push(abs);
-        if matches!(t.kind, ExportKind::File(_)) && t.path.exists() && !force {
-            return Err(
-                CliError::new("export_path", format!("{} exists", t.path.display()))
-                    .with_hint(Some(safeid::Hint::Overwrite)),
-            );
-        }
-    }
-    Ok(())
-}
-
 pub fn export(args: &ExportArgs, out: Out) -> CliResult {
-    check_export_paths(&args.exports, args.force)?;
+    batch::check_export_targets(&args.exports, args.force, Some(&args.journal))?;
     let (state, recovery) = load_journal(&args.journal)?;
     report_recovery(&recovery, out);
     let mut left_out: Vec<&str> = Vec::new();

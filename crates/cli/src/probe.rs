@@ -29,18 +29,13 @@ pub struct ProbeArgs {
     backend: BackendArgs,
 }
 
-/// The probe's report, with the ATR the transport knows. Read-only (see the module docs).
+/// The probe's report (the library fills in the ATR the transport knows). Read-only.
 pub fn report(
     transport: &mut dyn Transport,
     models: &ModelTable,
     host_time: u64,
 ) -> Result<ProbeReport, CliError> {
-    let atr = transport.atr();
-    let mut report = safeid::probe::probe(transport, models, host_time)?;
-    if report.atr.is_none() {
-        report.atr = atr.as_deref().map(safeid::transport::hex);
-    }
-    Ok(report)
+    Ok(safeid::probe::probe(transport, models, host_time)?)
 }
 
 pub fn run(args: &ProbeArgs, out: Out) -> CliResult {

@@ -1076,7 +1076,8 @@ fn export_says_what_it_leaves_out_and_overwrites_nothing() {
         &format!("entra={}", other.display()),
         &format!("vendor={}", other.display()),
     ]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("given twice"), "{}", stderr(&out));
     assert!(!other.exists());
 
     let out = run(&[

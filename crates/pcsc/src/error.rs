@@ -29,7 +29,8 @@ pub fn map_error(error: Error) -> TransportError {
              token: check the token's state before repeating anything"
                 .into(),
         ),
-        other => TransportError::Backend(format!("{other} ({other:?})")),
+        // The PC/SC code in hex, for looking it up; never Rust's Debug text.
+        other => TransportError::Backend(format!("{other} (PC/SC code 0x{:08X})", other as u32)),
     }
 }
 
