@@ -1,6 +1,6 @@
 //! Workflow errors: what went wrong, and for a burn exactly what was and was not written.
 //!
-//! Every error of the workflow API has a stable [`kind`](Error::kind) (a snake_case name a
+//! Every error of the workflow API has a stable [`kind`](SessionError::kind) (a snake_case name a
 //! program can match on, e.g. in a front end's JSON output) and, where the user can do
 //! something about it, a [`Hint`] naming that action in the library's own terms. Messages
 //! never name a front end's flags: a command-line tool maps a hint to its flag, a desk app

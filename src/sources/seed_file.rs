@@ -40,7 +40,7 @@ pub struct SeedFile {
     by_serial: HashMap<String, usize>,
 }
 
-/// A seed file that did not parse: every problem found (up to [`MAX_PROBLEMS`]).
+/// A seed file that did not parse: every problem found (up to [`MAX_PROBLEMS`](super::MAX_PROBLEMS)).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub struct SeedFileError {
     /// The problems, in file order.
