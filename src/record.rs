@@ -18,10 +18,6 @@ pub const TOKEN_DIGITS: u8 = 6;
 
 pub use safeid_proto::HmacAlgorithm;
 
-/// The former name of [`HmacAlgorithm`] in this crate, kept while the export module moves
-/// over to the protocol crate's type.
-pub type HashFunction = HmacAlgorithm;
-
 /// One token's seed and parameters, keyed by the token's serial number.
 ///
 /// ```

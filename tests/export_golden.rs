@@ -197,13 +197,13 @@ fn writers_refuse_what_their_format_cannot_say() {
     }
     // privacyIDEA would read a 32-byte SHA-1 seed (64 hex digits) as SHA-256.
     let mut sha1_32 = c();
-    sha1_32.hash = safeid::record::HashFunction::Sha1;
+    sha1_32.hash = safeid::record::HmacAlgorithm::Sha1;
     let e = export::write_privacyidea_csv(&[sha1_32]).unwrap_err();
     assert!(e.to_string().contains("8659600000003"), "{e}");
     assert_eq!(limit_of(e), Limit::GuessedHash { guessed: "sha256" });
     // A SHA-256 seed of 20 bytes would be read as SHA-1.
     let mut sha256_20 = a();
-    sha256_20.hash = safeid::record::HashFunction::Sha256;
+    sha256_20.hash = safeid::record::HmacAlgorithm::Sha256;
     assert_eq!(
         limit_of(export::write_privacyidea_csv(&[sha256_20]).unwrap_err()),
         Limit::GuessedHash { guessed: "sha1" }

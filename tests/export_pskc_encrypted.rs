@@ -14,7 +14,7 @@ use safeid::export::{
     self, ExportOptions, ImportError, MIN_PBKDF2_ITERATIONS, PskcDecryption, PskcEncryption,
     PskcKey,
 };
-use safeid::record::{HashFunction, TokenSeed};
+use safeid::record::{HmacAlgorithm, TokenSeed};
 use safeid::secret::{SecretBytes, SecretString};
 
 const RFC_PSK: &str = "12345678901234567890123456789012";
@@ -43,7 +43,7 @@ fn rfc_6030_figure_6_pre_shared_key() {
     assert_eq!(v[0].secret.expose(), b"12345678901234567890");
     assert_eq!(
         (v[0].digits, v[0].period, v[0].hash),
-        (8, 60, HashFunction::Sha1)
+        (8, 60, HmacAlgorithm::Sha1)
     );
     assert_eq!(v[0].manufacturer.as_deref(), Some("Manufacturer"));
 }
@@ -194,7 +194,7 @@ fn record() -> impl Strategy<Value = TokenSeed> {
     (
         "[0-9]{6,12}",
         proptest::collection::vec(any::<u8>(), 1..=63),
-        prop_oneof![Just(HashFunction::Sha1), Just(HashFunction::Sha256)],
+        prop_oneof![Just(HmacAlgorithm::Sha1), Just(HmacAlgorithm::Sha256)],
         prop_oneof![Just(30u32), Just(60u32)],
     )
         .prop_map(|(serial, secret, hash, period)| {

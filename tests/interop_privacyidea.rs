@@ -29,11 +29,11 @@ use interop_common::{
 use safeid::export::{
     self, ExportOptions, Format, PskcEncryption, PskcKey, SecretBuf, TokenParams,
 };
-use safeid::record::HashFunction;
+use safeid::record::HmacAlgorithm;
 use safeid::secret::SecretString;
 
 /// Every (seed length, hash, period) case.
-fn cases() -> Vec<(usize, HashFunction, u32)> {
+fn cases() -> Vec<(usize, HmacAlgorithm, u32)> {
     let mut v = Vec::new();
     for &len in &SEED_LENGTHS {
         for hash in HASHES {
@@ -46,7 +46,7 @@ fn cases() -> Vec<(usize, HashFunction, u32)> {
 }
 
 /// Burns one virtual token per case, serials `8659612` + `group` + case number.
-fn burn_group(group: u32, cases: &[(usize, HashFunction, u32)]) -> Vec<Burned> {
+fn burn_group(group: u32, cases: &[(usize, HmacAlgorithm, u32)]) -> Vec<Burned> {
     cases
         .iter()
         .enumerate()

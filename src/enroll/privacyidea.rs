@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use super::{EnrollError, Enroller, Presence, seed_fingerprint};
 use crate::export::SecretBuf;
-use crate::record::{HashFunction, TokenSeed};
+use crate::record::{HmacAlgorithm, TokenSeed};
 
 /// The largest response read, bytes (a `/token/init` reply with its QR images is ~20 KB).
 const MAX_RESPONSE: usize = 4 << 20;
@@ -142,10 +142,10 @@ struct InitBody<'a> {
     description: &'a str,
 }
 
-fn hashlib(h: HashFunction) -> &'static str {
+fn hashlib(h: HmacAlgorithm) -> &'static str {
     match h {
-        HashFunction::Sha1 => "sha1",
-        HashFunction::Sha256 => "sha256",
+        HmacAlgorithm::Sha1 => "sha1",
+        HmacAlgorithm::Sha256 => "sha256",
     }
 }
 
@@ -465,6 +465,11 @@ fn status_error(target: String, serial: &str, status: u16, message: String) -> E
 impl Enroller for PrivacyIdea {
     fn target(&self) -> String {
         format!("privacyidea={}", self.base)
+    }
+
+    /// Logs in (`POST /auth`): the server answers and takes the admin credentials.
+    fn check(&mut self) -> Result<(), EnrollError> {
+        self.authenticate()
     }
 
     fn lookup(&mut self, seed: &TokenSeed) -> Result<Presence, EnrollError> {

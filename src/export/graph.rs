@@ -16,7 +16,7 @@ use super::{
     ExportError, ExportOptions, Format, ImportError, SecretBuf, check_unique_import, manufacturer,
     model,
 };
-use crate::record::{DEFAULT_PERIOD, HashFunction, TokenSeed};
+use crate::record::{DEFAULT_PERIOD, HmacAlgorithm, TokenSeed};
 use crate::sources::{SecretEncoding, check_serial, decode_secret};
 
 const FORMAT: &str = "Graph JSON";
@@ -49,10 +49,10 @@ struct Wrapped<'a> {
     value: &'a [Device<'a>],
 }
 
-fn hash_name(h: HashFunction) -> &'static str {
+fn hash_name(h: HmacAlgorithm) -> &'static str {
     match h {
-        HashFunction::Sha1 => "hmacsha1",
-        HashFunction::Sha256 => "hmacsha256",
+        HmacAlgorithm::Sha1 => "hmacsha1",
+        HmacAlgorithm::Sha256 => "hmacsha256",
     }
 }
 
@@ -156,8 +156,8 @@ fn device(item: &mut Value) -> Result<TokenSeed, String> {
         return Err("timeIntervalInSeconds is not 30 or 60".into());
     }
     let hash = match text("hashFunction")?.as_deref() {
-        None | Some("hmacsha1") => HashFunction::Sha1,
-        Some("hmacsha256") => HashFunction::Sha256,
+        None | Some("hmacsha1") => HmacAlgorithm::Sha1,
+        Some("hmacsha256") => HmacAlgorithm::Sha256,
         Some(_) => return Err("hashFunction is not hmacsha1 or hmacsha256".into()),
     };
     let mut seed = TokenSeed::new(serial, secret);

@@ -10,14 +10,14 @@
 use std::fmt;
 
 use super::Format;
-use crate::record::{HashFunction, TokenSeed};
+use crate::record::{HmacAlgorithm, TokenSeed};
 use crate::sources::MAX_SEED_BYTES;
 
 /// The parameters of a token that decide whether a format can carry it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TokenParams {
     /// The HMAC hash function.
-    pub hash: HashFunction,
+    pub hash: HmacAlgorithm,
     /// The time step in seconds.
     pub period: u32,
     /// The number of digits.
@@ -55,7 +55,7 @@ pub enum Limit {
     /// The format cannot name this hash function.
     Hash {
         /// The hash functions the format carries.
-        allowed: &'static [HashFunction],
+        allowed: &'static [HmacAlgorithm],
     },
     /// The format (or its importer) takes other time steps only.
     Period {
@@ -154,8 +154,8 @@ impl fmt::Display for LimitError {
 
 impl std::error::Error for LimitError {}
 
-const SHA1_ONLY: &[HashFunction] = &[HashFunction::Sha1];
-const BOTH_HASHES: &[HashFunction] = &[HashFunction::Sha1, HashFunction::Sha256];
+const SHA1_ONLY: &[HmacAlgorithm] = &[HmacAlgorithm::Sha1];
+const BOTH_HASHES: &[HmacAlgorithm] = &[HmacAlgorithm::Sha1, HmacAlgorithm::Sha256];
 const PERIODS: &[u32] = &[30, 60];
 const SIX: &[u8] = &[6];
 const SIX_OR_EIGHT: &[u8] = &[6, 8];
@@ -178,10 +178,10 @@ pub fn privacyidea_csv_hash_guess(seed_len: usize) -> &'static str {
     }
 }
 
-fn hash_name(h: HashFunction) -> &'static str {
+fn hash_name(h: HmacAlgorithm) -> &'static str {
     match h {
-        HashFunction::Sha1 => "sha1",
-        HashFunction::Sha256 => "sha256",
+        HmacAlgorithm::Sha1 => "sha1",
+        HmacAlgorithm::Sha256 => "sha256",
     }
 }
 
@@ -212,8 +212,8 @@ impl Format {
     ///
     /// ```
     /// use safeid::export::{Format, TokenParams};
-    /// use safeid::record::HashFunction;
-    /// let sha1_32 = TokenParams { hash: HashFunction::Sha1, period: 30, digits: 6, seed_len: 32 };
+    /// use safeid::record::HmacAlgorithm;
+    /// let sha1_32 = TokenParams { hash: HmacAlgorithm::Sha1, period: 30, digits: 6, seed_len: 32 };
     /// let e = Format::PrivacyIdeaCsv.check(&sha1_32).unwrap_err();
     /// assert_eq!(e.alternatives[0], Format::Pskc);
     /// assert!(e.to_string().contains("use pskc"));
@@ -290,7 +290,7 @@ impl Format {
 mod tests {
     use super::*;
 
-    fn p(hash: HashFunction, seed_len: usize) -> TokenParams {
+    fn p(hash: HmacAlgorithm, seed_len: usize) -> TokenParams {
         TokenParams {
             hash,
             period: 30,
@@ -303,13 +303,13 @@ mod tests {
     fn privacyidea_csv_follows_the_importers_length_guess() {
         // 20 bytes = 40 hex digits: SHA-1; 28/32/48 bytes = 56/64/96 hex digits.
         for len in 1..=63 {
-            let sha1 = Format::PrivacyIdeaCsv.check(&p(HashFunction::Sha1, len));
-            let sha256 = Format::PrivacyIdeaCsv.check(&p(HashFunction::Sha256, len));
+            let sha1 = Format::PrivacyIdeaCsv.check(&p(HmacAlgorithm::Sha1, len));
+            let sha256 = Format::PrivacyIdeaCsv.check(&p(HmacAlgorithm::Sha256, len));
             assert_eq!(sha1.is_ok(), ![28, 32, 48].contains(&len), "SHA1 {len}");
             assert_eq!(sha256.is_ok(), len == 32, "SHA256 {len}");
         }
         let e = Format::PrivacyIdeaCsv
-            .check(&p(HashFunction::Sha1, 48))
+            .check(&p(HmacAlgorithm::Sha1, 48))
             .unwrap_err();
         assert_eq!(e.limit, Limit::GuessedHash { guessed: "sha384" });
         let text = e.to_string();
@@ -322,7 +322,7 @@ mod tests {
         assert!(e.alternatives.contains(&Format::LinotpCsv));
         // The message docs/exports.md shows.
         let e = Format::PrivacyIdeaCsv
-            .check(&p(HashFunction::Sha1, 32))
+            .check(&p(HmacAlgorithm::Sha1, 32))
             .unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -334,15 +334,15 @@ mod tests {
 
     #[test]
     fn entra_is_sha1_30_or_60_six_digits() {
-        assert!(Format::EntraCsv.check(&p(HashFunction::Sha1, 63)).is_ok());
+        assert!(Format::EntraCsv.check(&p(HmacAlgorithm::Sha1, 63)).is_ok());
         let e = Format::EntraCsv
-            .check(&p(HashFunction::Sha256, 20))
+            .check(&p(HmacAlgorithm::Sha256, 20))
             .unwrap_err();
         assert!(matches!(e.limit, Limit::Hash { .. }));
         assert_eq!(e.alternatives[0], Format::Pskc);
         assert!(e.alternatives.contains(&Format::GraphJson));
         assert!(!e.alternatives.contains(&Format::DuoCsv));
-        let mut odd = p(HashFunction::Sha1, 20);
+        let mut odd = p(HmacAlgorithm::Sha1, 20);
         odd.period = 45;
         for f in Format::ALL {
             assert!(
@@ -360,7 +360,7 @@ mod tests {
             for len in [0, 64, 80] {
                 assert!(
                     matches!(
-                        f.check(&p(HashFunction::Sha1, len)).unwrap_err().limit,
+                        f.check(&p(HmacAlgorithm::Sha1, len)).unwrap_err().limit,
                         Limit::SeedLength { .. }
                     ),
                     "{f:?} {len}"

@@ -13,15 +13,15 @@ use safeid_secret::SecretString;
 use zeroize::Zeroizing;
 
 use super::{ExportError, Format, ImportError, SecretBuf, check_text, check_unique_import};
-use crate::record::{DEFAULT_PERIOD, HashFunction, TOKEN_DIGITS, TokenSeed};
+use crate::record::{DEFAULT_PERIOD, HmacAlgorithm, TOKEN_DIGITS, TokenSeed};
 use crate::sources::{SecretEncoding, check_serial, decode_secret};
 
 const FORMAT: &str = "LinOTP CSV";
 
-fn hash_column(h: HashFunction) -> &'static str {
+fn hash_column(h: HmacAlgorithm) -> &'static str {
     match h {
-        HashFunction::Sha1 => "sha1",
-        HashFunction::Sha256 => "sha256",
+        HmacAlgorithm::Sha1 => "sha1",
+        HmacAlgorithm::Sha256 => "sha256",
     }
 }
 
@@ -99,13 +99,13 @@ fn parse_line(fields: &[&str]) -> Result<TokenSeed, String> {
         _ => return Err("the time step is not 30 or 60".into()),
     };
     let hash = match field(5).to_ascii_lowercase().as_str() {
-        "sha1" => HashFunction::Sha1,
-        "sha256" => HashFunction::Sha256,
+        "sha1" => HmacAlgorithm::Sha1,
+        "sha256" => HmacAlgorithm::Sha256,
         "sha512" => return Err("SHA512 is not supported by these tokens".into()),
         // LinOTP ignores an unknown hash name and guesses from the length.
-        _ if secret.len() == 32 => HashFunction::Sha256,
+        _ if secret.len() == 32 => HmacAlgorithm::Sha256,
         _ if secret.len() == 64 => return Err("LinOTP reads a 64-byte key as SHA512".into()),
-        _ => HashFunction::Sha1,
+        _ => HmacAlgorithm::Sha1,
     };
     let mut seed = TokenSeed::new(field(0), secret);
     seed.hash = hash;

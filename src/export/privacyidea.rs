@@ -17,7 +17,7 @@ use super::{
     ExportError, Format, ImportError, SecretBuf, check_text, check_unique_import,
     privacyidea_csv_hash_guess,
 };
-use crate::record::{DEFAULT_PERIOD, HashFunction, TOKEN_DIGITS, TokenSeed};
+use crate::record::{DEFAULT_PERIOD, HmacAlgorithm, TOKEN_DIGITS, TokenSeed};
 use crate::sources::{SecretEncoding, check_serial, decode_secret};
 
 const FORMAT: &str = "privacyIDEA CSV";
@@ -87,8 +87,8 @@ fn parse_line(line: &str) -> Result<TokenSeed, String> {
     }
     let secret = decode_secret(fields[1], SecretEncoding::Hex).map_err(|e| e.to_string())?;
     let hash = match privacyidea_csv_hash_guess(secret.len()) {
-        "sha1" => HashFunction::Sha1,
-        "sha256" => HashFunction::Sha256,
+        "sha1" => HmacAlgorithm::Sha1,
+        "sha256" => HmacAlgorithm::Sha256,
         other => {
             return Err(format!(
                 "privacyIDEA reads a key of {} bytes as {other}, which these tokens cannot do",

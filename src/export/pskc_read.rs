@@ -26,7 +26,7 @@ use super::pskc_crypto::{
     XENC11_NS, decrypt, derive, mac_matches,
 };
 use super::{ImportError, PskcDecryption, check_unique_import};
-use crate::record::{DEFAULT_PERIOD, HashFunction, TOKEN_DIGITS, TokenSeed};
+use crate::record::{DEFAULT_PERIOD, HmacAlgorithm, TOKEN_DIGITS, TokenSeed};
 use crate::sources::{check_length, check_serial};
 
 /// The largest document accepted, bytes (32 MiB: some 40 000 encrypted key packages).
@@ -518,9 +518,9 @@ fn build(d: Draft, keys: Option<&Keys>, at: &str) -> Result<TokenSeed, ImportErr
         return Err(entry(at, "ResponseFormat Encoding is not DECIMAL"));
     }
     let hash = match d.suite.as_deref() {
-        None | Some("") => HashFunction::Sha1,
+        None | Some("") => HmacAlgorithm::Sha1,
         Some(s) => s
-            .parse::<HashFunction>()
+            .parse::<HmacAlgorithm>()
             .map_err(|_| entry(at, "AlgorithmParameters Suite is not SHA1 or SHA256"))?,
     };
     let period = match d.interval.as_deref() {

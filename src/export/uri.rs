@@ -6,7 +6,7 @@ use safeid_otpauth::{Algorithm, Credential, Kind};
 use safeid_secret::SecretString;
 
 use super::{ExportError, ExportOptions, Format, ImportError, SecretBuf, check_unique_import};
-use crate::record::{HashFunction, TokenSeed};
+use crate::record::{HmacAlgorithm, TokenSeed};
 use crate::sources::{check_length, check_serial};
 
 /// The issuer used when neither the options nor the record name one.
@@ -26,8 +26,8 @@ fn credential(r: &TokenSeed, options: &ExportOptions) -> Credential {
         account: r.serial.clone(),
         secret: r.secret.clone(),
         algorithm: match r.hash {
-            HashFunction::Sha1 => Algorithm::Sha1,
-            HashFunction::Sha256 => Algorithm::Sha256,
+            HmacAlgorithm::Sha1 => Algorithm::Sha1,
+            HmacAlgorithm::Sha256 => Algorithm::Sha256,
         },
         digits: r.digits,
     }
@@ -84,8 +84,8 @@ fn from_credential(c: Credential) -> Result<TokenSeed, String> {
         Kind::Hotp { .. } => return Err("HOTP is not supported by these tokens".into()),
     };
     let hash = match c.algorithm {
-        Algorithm::Sha1 => HashFunction::Sha1,
-        Algorithm::Sha256 => HashFunction::Sha256,
+        Algorithm::Sha1 => HmacAlgorithm::Sha1,
+        Algorithm::Sha256 => HmacAlgorithm::Sha256,
         Algorithm::Sha512 => return Err("SHA512 is not supported by these tokens".into()),
     };
     check_serial(&c.account).map_err(|e| e.to_string())?;
