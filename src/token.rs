@@ -471,6 +471,23 @@ impl Burned {
     pub fn verify_now(&self, code: &str) -> Verification {
         self.verify(code, self.clock.now())
     }
+
+    /// Registers the burned token with a server ([`Enroller::enroll`]: a token the server
+    /// holds with this seed already is not sent again). A token whose displayed code did
+    /// not verify is not enrolled (`Ok(None)`): the server would get a seed the token may
+    /// not hold; burn it again first.
+    ///
+    /// [`Enroller::enroll`]: crate::enroll::Enroller::enroll
+    pub fn enroll(
+        &self,
+        enroller: &mut dyn crate::enroll::Enroller,
+        verification: Option<&Verification>,
+    ) -> Result<Option<crate::enroll::EnrollOutcome>, crate::enroll::EnrollError> {
+        if verification.is_some_and(|v| !v.holds_seed()) {
+            return Ok(None);
+        }
+        enroller.enroll(&self.record()).map(Some)
+    }
 }
 
 /// The judgement of a displayed code.

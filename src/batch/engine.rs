@@ -8,11 +8,13 @@ use safeid_transport::{Station, Transport};
 
 use super::assign::{Choice, Source};
 use super::{
-    BatchConfig, BatchError, BatchEvent, BatchReport, BatchSummary, Cancel, ExportDone, ExportKind,
-    ExportTarget, OnError, TokenError, TokenEvent, TokenOutcome,
+    BatchConfig, BatchError, BatchEvent, BatchReport, BatchSummary, Cancel, ENROLLMENT_STATION,
+    ExportDone, ExportKind, ExportTarget, OnError, TokenError, TokenEvent, TokenOutcome,
 };
+use crate::enroll::{EnrollError, EnrollOutcome, Enroller};
 use crate::journal::{Journal, JournalState};
 use crate::plan::BurnPlan;
+use crate::record::TokenSeed;
 use crate::report::TokenStatus;
 use crate::token::{BurnOptions, PendingBurn};
 
@@ -25,7 +27,12 @@ struct Shared<'a> {
     stopped_because: Mutex<Option<String>>,
     burned: AtomicUsize,
     totals: Mutex<BatchSummary>,
+    /// The enroller and its target name, when enrolling.
+    enroller: Option<(Mutex<Box<dyn Enroller + Send + Sync>>, String)>,
 }
+
+/// What enrolling one token gave: `None` when nothing was tried.
+type Enrolled = Option<Result<EnrollOutcome, EnrollError>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -59,7 +66,15 @@ pub(super) fn run(
         super::BatchSeeds::Credentials(Vec::new()),
     );
     let source = super::preflight::source_of(seeds, &config.plan)?;
-    let (mut journal, _) = Journal::open_with(&config.journal, config.journal_options)?;
+    let enroller = config.enroller.take().map(|e| {
+        let target = e.target();
+        (Mutex::new(e), target)
+    });
+    let (mut journal, _) = Journal::open_sealed(
+        &config.journal,
+        config.journal_options,
+        config.journal_seal.as_ref(),
+    )?;
     let shared = Shared {
         journal: Mutex::new(&mut journal),
         source: Mutex::new(source),
@@ -69,7 +84,9 @@ pub(super) fn run(
         stopped_because: Mutex::new(None),
         burned: AtomicUsize::new(0),
         totals: Mutex::new(BatchSummary::default()),
+        enroller,
     };
+    catch_up(&shared, on_event);
     std::thread::scope(|scope| {
         for mut station in stations {
             let shared = &shared;
@@ -89,9 +106,16 @@ pub(super) fn run(
         .source
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
+    let enroll_target = shared.enroller.map(|(_, target)| target);
     let state = journal.state().clone();
     summary.uncertain = state.uncertain().map(|s| s.seed.serial.clone()).collect();
     summary.credentials_left = source.credentials_left(&state);
+    if let Some(target) = &enroll_target {
+        summary.not_enrolled = state
+            .not_enrolled(target)
+            .map(|s| s.seed.serial.clone())
+            .collect();
+    }
     let exports = write_exports(&config, &state);
     Ok(BatchReport {
         summary,
@@ -126,12 +150,104 @@ fn worker(station: &mut dyn Station, shared: &Shared<'_>, on_event: &(dyn Fn(&Ba
         {
             shared.stop(format!("{name}: {e}"));
         }
+        // Enrolled after the token's journal entry is final, outside the journal's lock.
+        let enrollment = match (&outcome, &status) {
+            (TokenOutcome::Burned(_) | TokenOutcome::AlreadyDone, Some(s)) => {
+                enroll_serial(shared, &s.serial)
+            }
+            _ => None,
+        };
+        if let Some(Err(e)) = &enrollment {
+            stop_for_enrollment(shared, &name, e);
+        }
         on_event(&BatchEvent::Finished(TokenEvent {
             station: name.clone(),
             serial: status.as_ref().map(|s| s.serial.clone()),
             model: status.and_then(|s| s.model_name()),
             outcome,
+            enrollment,
         }));
+    }
+}
+
+/// Whether an enrollment failure ends the batch: [`OnError::Stop`], or an error that every
+/// later token would meet too (credentials, TLS, configuration, an unexpected answer).
+fn stop_for_enrollment(shared: &Shared<'_>, station: &str, e: &EnrollError) {
+    let every_token = matches!(
+        e,
+        EnrollError::Auth { .. }
+            | EnrollError::Tls { .. }
+            | EnrollError::Config(_)
+            | EnrollError::Protocol { .. }
+    );
+    if every_token || shared.config.on_error == OnError::Stop {
+        shared.stop(format!("{station}: enrollment: {e}"));
+    }
+}
+
+/// Enrolls a done serial unless the journal has it enrolled in the target already, and
+/// records the result in the journal. `None` when nothing was tried.
+fn enroll_serial(shared: &Shared<'_>, serial: &str) -> Enrolled {
+    let (enroller, target) = shared.enroller.as_ref()?;
+    let seed: TokenSeed = {
+        let journal = lock(&shared.journal);
+        let s = journal.state().get(serial)?;
+        if !s.is_done() || s.is_enrolled_in(target) {
+            return None;
+        }
+        s.seed.clone()
+    };
+    let result = lock(enroller).enroll(&seed);
+    let marked = {
+        let mut journal = lock(&shared.journal);
+        match &result {
+            Ok(outcome) => journal.mark_enrolled(serial, target, *outcome),
+            Err(e) => journal.mark_enroll_failed(serial, target, &e.to_string(), e.is_retryable()),
+        }
+    };
+    if let Err(e) = marked {
+        // The server's side is safe (a resume finds the token there); the journal is not.
+        shared.stop(format!("the journal could not record an enrollment: {e}"));
+    }
+    let mut t = lock(&shared.totals);
+    match &result {
+        Ok(_) => t.enrolled += 1,
+        Err(_) => t.enroll_failed += 1,
+    }
+    Some(result)
+}
+
+/// Before any token is placed: enrolls the journal's done serials that the target does
+/// not hold yet, without touching a token. Stops at the first error saying the server
+/// cannot be reached (the rest stay for the workers, and for the next resume).
+fn catch_up(shared: &Shared<'_>, on_event: &(dyn Fn(&BatchEvent) + Sync)) {
+    let Some((_, target)) = &shared.enroller else {
+        return;
+    };
+    let missing: Vec<(String, Option<String>)> = lock(&shared.journal)
+        .state()
+        .not_enrolled(target)
+        .map(|s| (s.seed.serial.clone(), s.seed.model.clone()))
+        .collect();
+    for (serial, model) in missing {
+        if shared.stopping() {
+            return;
+        }
+        let enrollment = enroll_serial(shared, &serial);
+        let unreachable = matches!(&enrollment, Some(Err(e)) if e.is_retryable());
+        if let Some(Err(e)) = &enrollment {
+            stop_for_enrollment(shared, ENROLLMENT_STATION, e);
+        }
+        on_event(&BatchEvent::Finished(TokenEvent {
+            station: ENROLLMENT_STATION.to_owned(),
+            serial: Some(serial),
+            model,
+            outcome: TokenOutcome::AlreadyDone,
+            enrollment,
+        }));
+        if unreachable {
+            return;
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //!    export can carry those parameters and can be written where asked.
 //! 2. [`PreparedBatch::run`] opens the journal and runs one worker per [`Station`]. For
 //!    every token placed: read its serial; skip it if the journal says it is done; pick its
-//!    seed ([`assign`] rules: a serial keeps the seed the journal gave it, an uncertain
+//!    seed (the assignment rules: a serial keeps the seed the journal gave it, an uncertain
 //!    token is only ever re-burned with its recorded seed, and a seed given to one serial
 //!    is never handed to another); append the plan to the journal and fsync it *before* any
 //!    write; burn with the serial pinned; mark the entry burned or failed.
@@ -17,6 +17,31 @@
 //!    says whether (and why) a resume is needed.
 //!
 //! Whatever happens, no seed is written to a token without first being on disk.
+//!
+//! # Direct enrollment
+//!
+//! With [`BatchConfig::enroller`] every token is registered with the server right after
+//! its burn is journaled, and the journal records each enrollment (`enrolled`, or
+//! `enroll_failed` with the reason). The journal must then be sealed
+//! ([`BatchConfig::journal_seal`]: no seed in clear anywhere; [`BatchError::EnrollNeedsSeal`]
+//! otherwise), and [`prepare`] checks the server once ([`Enroller::check`]) before
+//! anything is burned. The rules:
+//!
+//! - A failed enrollment never un-burns a token: the token stays done, the failure is
+//!   recorded and counted ([`BatchSummary::enroll_failed`], [`BatchSummary::not_enrolled`]),
+//!   and [`BatchSummary::resume_needed`] is true. The batch goes on with the next token,
+//!   unless [`OnError::Stop`] is set or the server refuses every token (credentials, TLS,
+//!   configuration, an unexpected answer).
+//! - At the start of every run, the journal's done serials that the target does not hold
+//!   yet are enrolled first, without touching any token (each is reported as a
+//!   [`BatchEvent::Finished`] from the station [`ENROLLMENT_STATION`], outcome
+//!   [`TokenOutcome::AlreadyDone`]). This catch-up stops at the first error that says the
+//!   server cannot be reached. A done, not enrolled token placed again is enrolled too.
+//! - Nothing is enrolled twice: the journal skips serials it has enrolled in this target
+//!   (for their current seed), and [`Enroller::enroll`] asks the server first, so a token
+//!   the server stored just before a crash (or whose reply was lost) is found, not sent
+//!   again, and a serial the server holds otherwise is a conflict that is reported and left
+//!   alone.
 
 mod assign;
 mod engine;
@@ -31,9 +56,10 @@ use safeid_proto::HmacAlgorithm;
 use safeid_transport::Station;
 use thiserror::Error;
 
+use crate::enroll::{EnrollError, EnrollOutcome, Enroller};
 use crate::error::{Hint, SessionError};
 use crate::export::{ExportError, ExportOptions, Format};
-use crate::journal::{JournalError, JournalOptions, JournalState, Recovery};
+use crate::journal::{JournalError, JournalOptions, JournalSeal, JournalState, Recovery};
 use crate::plan::{PlanError, PlanOptions};
 use crate::report::BurnReport;
 use crate::sources::{SeedFile, SourceError};
@@ -139,7 +165,18 @@ pub struct BatchConfig {
     pub export_options: ExportOptions,
     /// Replace existing export files (otherwise an existing file is refused up front).
     pub overwrite_exports: bool,
+    /// Register every burned token with this server (module documentation, "Direct
+    /// enrollment"); needs [`BatchConfig::journal_seal`].
+    pub enroller: Option<Box<dyn Enroller + Send + Sync>>,
+    /// Seal the journal: every seed in it encrypted under this passphrase (see
+    /// [`crate::journal`]). A new journal is created sealed; an existing one must be
+    /// sealed with the same passphrase.
+    pub journal_seal: Option<JournalSeal>,
 }
+
+/// The station name of the enrollments a run makes before any token is placed (done
+/// serials of the journal that the server does not hold yet).
+pub const ENROLLMENT_STATION: &str = "enrollment";
 
 impl BatchConfig {
     /// A configuration with defaults: new journal with fsync, skip on error, no limit, no
@@ -158,6 +195,8 @@ impl BatchConfig {
             exports: Vec::new(),
             export_options: ExportOptions::default(),
             overwrite_exports: false,
+            enroller: None,
+            journal_seal: None,
         }
     }
 }
@@ -260,6 +299,9 @@ pub struct TokenEvent {
     pub model: Option<String>,
     /// What happened.
     pub outcome: TokenOutcome,
+    /// With an enroller: what enrolling the token did (`None` when nothing was tried:
+    /// no enroller, the token was not burned, or the journal has it enrolled already).
+    pub enrollment: Option<Result<EnrollOutcome, EnrollError>>,
 }
 
 /// Totals of a batch.
@@ -282,16 +324,25 @@ pub struct BatchSummary {
     pub stopped: Option<String>,
     /// The batch was cancelled.
     pub cancelled: bool,
+    /// Tokens the enroller registered in this run, or found registered with their seed.
+    pub enrolled: usize,
+    /// Enrollments that failed in this run (the tokens stay burned).
+    pub enroll_failed: usize,
+    /// With an enroller: the journal's done serials that the server does not hold at the
+    /// end (enrollment failed or not tried yet), in plan order; a resume enrolls them.
+    pub not_enrolled: Vec<String>,
 }
 
 impl BatchSummary {
     /// True when running the same batch again with resume has work to do: uncertain
-    /// tokens, credentials left, or a stop before the stations ran out.
+    /// tokens, credentials left, a stop before the stations ran out, or burned tokens
+    /// not enrolled.
     pub fn resume_needed(&self) -> bool {
         !self.uncertain.is_empty()
             || self.credentials_left.is_some_and(|n| n > 0)
             || self.cancelled
             || self.failed > 0
+            || !self.not_enrolled.is_empty()
     }
 }
 
@@ -370,6 +421,15 @@ pub enum BatchError {
     /// A random seed could not be generated, or its length is wrong.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Direct enrollment without a sealed journal: the journal would hold every seed in
+    /// clear.
+    #[error(
+        "direct enrollment writes no seed in clear: the journal must be sealed with a passphrase"
+    )]
+    EnrollNeedsSeal,
+    /// The enrollment server cannot be used (checked before anything is burned).
+    #[error("enrollment: {0}")]
+    Enroll(EnrollError),
 }
 
 impl BatchError {
@@ -385,6 +445,8 @@ impl BatchError {
             BatchError::ExportFormat { .. } => "export_format",
             BatchError::ExportPath { .. } => "export_path",
             BatchError::Source(_) => "seed_source",
+            BatchError::EnrollNeedsSeal => "enroll_needs_seal",
+            BatchError::Enroll(_) => "enroll",
         }
     }
 

@@ -15,10 +15,16 @@ use crate::plan::{Acceptance, BurnPlan, MIN_STRONG_SEED_BYTES, PlanError, PlanOp
 use crate::record::TokenSeed;
 use crate::sources::SourceError;
 
-/// Checks a batch: the journal path, every seed of the source, every export (format and
-/// path). Nothing is created or written.
-pub fn prepare(config: BatchConfig) -> Result<PreparedBatch, BatchError> {
+/// Checks a batch: the journal path (and its seal), every seed of the source, every
+/// export (format and path), and last the enrollment server if any ([`Enroller::check`]:
+/// reachable, credentials taken). Nothing is created or written.
+///
+/// [`Enroller::check`]: crate::enroll::Enroller::check
+pub fn prepare(mut config: BatchConfig) -> Result<PreparedBatch, BatchError> {
     let mut notices = Vec::new();
+    if config.enroller.is_some() && config.journal_seal.is_none() {
+        return Err(BatchError::EnrollNeedsSeal);
+    }
     let previous = check_journal(&config, &mut notices)?;
     let templates = templates(&config.seeds, &config.plan)?;
     if let (Some((state, _)), BatchSeeds::Credentials(_)) = (&previous, &config.seeds) {
@@ -34,6 +40,18 @@ pub fn prepare(config: BatchConfig) -> Result<PreparedBatch, BatchError> {
         }
     }
     check_exports(&config, &templates)?;
+    if let Some(enroller) = config.enroller.as_mut() {
+        enroller.check().map_err(BatchError::Enroll)?;
+        if let Some((state, _)) = &previous {
+            let target = enroller.target();
+            let missing = state.not_enrolled(&target).count();
+            if missing > 0 {
+                notices.push(format!(
+                    "{missing} burned token(s) of this journal are not enrolled in {target} yet: they are enrolled first, without touching them"
+                ));
+            }
+        }
+    }
     Ok(PreparedBatch {
         config,
         previous,
@@ -72,7 +90,12 @@ fn check_journal(
         }
         Some(_) if !config.resume => Err(BatchError::JournalExists(path.clone())),
         Some(_) => {
-            let (state, recovery) = JournalState::load(path)?;
+            let seal = config.journal_seal.as_ref();
+            let (state, recovery) = JournalState::load_with(path, seal.map(|s| &s.passphrase))?;
+            // (A journal with no entry at all may be a torn header; opening decides.)
+            if seal.is_some() && !recovery.sealed && recovery.entries > 0 {
+                return Err(JournalError::NotSealed(path.clone()).into());
+            }
             let uncertain: Vec<&str> = state.uncertain().map(|s| s.seed.serial.as_str()).collect();
             if !uncertain.is_empty() {
                 notices.push(format!(
@@ -209,6 +232,15 @@ fn check_exports(config: &BatchConfig, templates: &[TokenSeed]) -> Result<(), Ba
     for target in &config.exports {
         if let ExportKind::File(f) = target.kind {
             check_format(f, templates)?;
+        }
+        // Direct enrollment writes no seed in clear: an export must be encrypted PSKC.
+        let encrypted = target.kind == ExportKind::File(crate::export::Format::Pskc)
+            && config.export_options.pskc_encryption.is_some();
+        if config.enroller.is_some() && !encrypted {
+            return Err(BatchError::ExportFormat {
+                format: target.kind.name(),
+                reason: "direct enrollment writes no seed in clear; only an encrypted PSKC export (with a key or a password) can go with it".into(),
+            });
         }
     }
     check_export_targets(

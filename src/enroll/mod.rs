@@ -163,6 +163,13 @@ pub trait Enroller {
     /// The server, for messages and the journal (`privacyidea=https://host/`).
     fn target(&self) -> String;
 
+    /// Checks that the server can be reached and takes the credentials, before anything
+    /// is burned (a batch calls it once in [`prepare`](crate::batch::prepare)). The
+    /// default does nothing.
+    fn check(&mut self) -> Result<(), EnrollError> {
+        Ok(())
+    }
+
     /// What the server holds for this token's serial (see the module documentation).
     fn lookup(&mut self, seed: &TokenSeed) -> Result<Presence, EnrollError>;
 
@@ -255,6 +262,10 @@ impl MemoryEnroller {
 impl Enroller for MemoryEnroller {
     fn target(&self) -> String {
         "memory".into()
+    }
+
+    fn check(&mut self) -> Result<(), EnrollError> {
+        self.check_up()
     }
 
     fn lookup(&mut self, seed: &TokenSeed) -> Result<Presence, EnrollError> {

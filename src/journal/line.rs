@@ -4,6 +4,8 @@ use safeid_secret::SecretBytes;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::seal::{SealHeader, SealKey};
+use crate::enroll::EnrollOutcome;
 use crate::error::{Outcome, WriteState};
 use crate::record::TokenSeed;
 
@@ -15,10 +17,18 @@ pub(super) enum Line {
         format: String,
         version: u32,
         time: u64,
+        /// Present in sealed journals: how their seeds are sealed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seal: Option<SealHeader>,
     },
     Planned {
         serial: String,
-        seed: SeedText,
+        /// The seed in base32 (unsealed journals only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<SeedText>,
+        /// The sealed seed (sealed journals only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sealed: Option<String>,
         hash: String,
         period: u32,
         digits: u8,
@@ -47,6 +57,37 @@ pub(super) enum Line {
         reason: String,
         written: StoredWrite,
     },
+    Enrolled {
+        serial: String,
+        time: u64,
+        target: String,
+        /// `enrolled` (registered now) or `already_enrolled` (found registered).
+        outcome: StoredEnroll,
+    },
+    EnrollFailed {
+        serial: String,
+        time: u64,
+        target: String,
+        reason: String,
+        retryable: bool,
+    },
+}
+
+/// How an `enrolled` line says what happened.
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum StoredEnroll {
+    Enrolled,
+    AlreadyEnrolled,
+}
+
+impl From<EnrollOutcome> for StoredEnroll {
+    fn from(o: EnrollOutcome) -> Self {
+        match o {
+            EnrollOutcome::Enrolled => Self::Enrolled,
+            EnrollOutcome::AlreadyEnrolled => Self::AlreadyEnrolled,
+        }
+    }
 }
 
 /// What a failure wrote: the session's own [`WriteState`] (version 2), or the summary word
@@ -108,13 +149,21 @@ pub(super) enum Entry {
     Burned(String),
     Verified(String, i64),
     Failed(String, String, WriteState),
+    /// Serial, target.
+    Enrolled(String, String),
+    /// Serial, reason.
+    EnrollFailed(String, String),
 }
 
 impl Entry {
     pub(super) fn serial(&self) -> &str {
         match self {
             Entry::Planned(seed) => &seed.serial,
-            Entry::Burned(s) | Entry::Verified(s, _) | Entry::Failed(s, ..) => s,
+            Entry::Burned(s)
+            | Entry::Verified(s, _)
+            | Entry::Failed(s, ..)
+            | Entry::Enrolled(s, _)
+            | Entry::EnrollFailed(s, ..) => s,
         }
     }
 
@@ -124,6 +173,8 @@ impl Entry {
             Entry::Burned(_) => "burned",
             Entry::Verified(..) => "verified",
             Entry::Failed(..) => "failed",
+            Entry::Enrolled(..) => "enrolled",
+            Entry::EnrollFailed(..) => "enroll_failed",
         }
     }
 }
@@ -133,12 +184,15 @@ pub(super) fn decode_line(text: &str) -> Option<Line> {
 }
 
 /// The entry a line holds (`None` for the header, or a plan whose seed does not decode).
-pub(super) fn entry_of(line: Line) -> Option<Entry> {
+/// `key` is the seal of a sealed journal: its plans must hold a sealed seed that opens
+/// under it; an unsealed journal's plans must hold a base32 seed.
+pub(super) fn entry_of(line: Line, key: Option<&SealKey>) -> Option<Entry> {
     Some(match line {
         Line::Journal { .. } => return None,
         Line::Planned {
             serial,
             seed,
+            sealed,
             hash,
             period,
             digits,
@@ -148,9 +202,16 @@ pub(super) fn entry_of(line: Line) -> Option<Entry> {
             display_name,
             ..
         } => {
-            let secret: SecretBytes = safeid_otpauth::decode_base32(&seed.0).ok()?;
+            let hash = hash.parse().ok()?;
+            let secret: SecretBytes = match (key, seed, sealed) {
+                (None, Some(seed), None) => safeid_otpauth::decode_base32(&seed.0).ok()?,
+                (Some(key), None, Some(sealed)) => {
+                    key.unseal(&sealed, &serial, hash, period, digits)?
+                }
+                _ => return None,
+            };
             let mut s = TokenSeed::new(serial, secret);
-            s.hash = hash.parse().ok()?;
+            s.hash = hash;
             (
                 s.period,
                 s.digits,
@@ -169,16 +230,39 @@ pub(super) fn entry_of(line: Line) -> Option<Entry> {
             written,
             ..
         } => Entry::Failed(serial, reason, written.state()),
+        Line::Enrolled { serial, target, .. } => Entry::Enrolled(serial, target),
+        Line::EnrollFailed { serial, reason, .. } => Entry::EnrollFailed(serial, reason),
     })
 }
 
-/// The line that records `seed` as planned.
-pub(super) fn planned_line(seed: &TokenSeed, time: u64) -> Line {
-    Line::Planned {
+/// The line that records `seed` as planned: its seed in base32, or sealed under `key`.
+pub(super) fn planned_line(
+    seed: &TokenSeed,
+    time: u64,
+    key: Option<&SealKey>,
+) -> Result<Line, super::JournalError> {
+    let (text, sealed) = match key {
+        None => (
+            Some(SeedText(Zeroizing::new(safeid_otpauth::encode_base32(
+                seed.secret.expose(),
+            )))),
+            None,
+        ),
+        Some(key) => (
+            None,
+            Some(key.seal(
+                &seed.secret,
+                &seed.serial,
+                seed.hash,
+                seed.period,
+                seed.digits,
+            )?),
+        ),
+    };
+    Ok(Line::Planned {
         serial: seed.serial.clone(),
-        seed: SeedText(Zeroizing::new(safeid_otpauth::encode_base32(
-            seed.secret.expose(),
-        ))),
+        seed: text,
+        sealed,
         hash: seed.hash.name().into(),
         period: seed.period,
         digits: seed.digits,
@@ -187,5 +271,5 @@ pub(super) fn planned_line(seed: &TokenSeed, time: u64) -> Line {
         upn: seed.upn.clone(),
         display_name: seed.display_name.clone(),
         time,
-    }
+    })
 }

@@ -43,6 +43,7 @@
 
 mod line;
 mod replay;
+mod seal;
 mod state;
 
 use std::fs::{self, File, OpenOptions};
@@ -53,14 +54,23 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+pub use seal::{DEFAULT_SEAL_ITERATIONS, JournalSeal, MAX_SEAL_ITERATIONS, MIN_SEAL_ITERATIONS};
 pub use state::{JournalState, SerialState, Status};
 
+use crate::enroll::EnrollOutcome;
 use crate::error::WriteState;
 use crate::record::TokenSeed;
 use line::{Entry, Line, planned_line};
+use replay::Header;
+use safeid_secret::SecretString;
+use seal::SealKey;
 
-/// The journal format version written in the header line (version 1 is still read).
+/// The format version written in the header line of an unsealed journal (version 1 is
+/// still read).
 pub const JOURNAL_VERSION: u32 = 2;
+/// The format version written in the header line of a sealed journal (builds that read
+/// only up to version 2 refuse it rather than misread its sealed plans).
+pub const SEALED_JOURNAL_VERSION: u32 = 3;
 const FORMAT_NAME: &str = "safeid-journal";
 
 /// The largest journal read (64 MiB, about 200,000 tokens): a larger file is refused
@@ -119,6 +129,8 @@ pub struct Recovery {
     pub uncertain: Vec<String>,
     /// Serials already burned or verified, in plan order.
     pub done: Vec<String>,
+    /// The journal is sealed (its seeds are encrypted; see the module documentation).
+    pub sealed: bool,
 }
 
 /// A torn last line.
@@ -149,9 +161,27 @@ pub enum JournalError {
     NotAJournal(PathBuf),
     /// A journal of a newer format.
     #[error(
-        "journal format version {0} is not supported (this build reads version {JOURNAL_VERSION})"
+        "journal format version {0} is not supported (this build reads versions 1 to {SEALED_JOURNAL_VERSION})"
     )]
     UnsupportedVersion(u32),
+    /// A sealed journal opened without its passphrase.
+    #[error("the journal {0} is sealed (its seeds are encrypted): give its passphrase")]
+    Sealed(PathBuf),
+    /// The passphrase does not open this sealed journal.
+    #[error("wrong passphrase for the sealed journal {0}: nothing was read or changed")]
+    WrongPassphrase(PathBuf),
+    /// A sealed journal was asked for, and this existing journal holds its seeds in clear.
+    #[error(
+        "the journal {0} holds its seeds in clear; a sealed journal (as enrollment needs) must be a new file"
+    )]
+    NotSealed(PathBuf),
+    /// The seal of a journal header cannot be used (unknown method, parameters out of
+    /// range), or a seal was asked for with unusable parameters.
+    #[error("journal seal: {0}")]
+    BadSeal(String),
+    /// The operating system's random generator failed (salt or nonce).
+    #[error("no random numbers for the journal seal: {0}")]
+    Random(String),
     /// A different seed for a serial whose earlier plan is unresolved.
     #[error(
         "serial {0} already has an unresolved plan with another seed; re-burn that seed or mark it failed first"
@@ -213,6 +243,7 @@ pub struct Journal {
     options: JournalOptions,
     state: JournalState,
     poisoned: bool,
+    seal: Option<SealKey>,
 }
 
 fn now() -> u64 {
@@ -224,27 +255,47 @@ fn now() -> u64 {
 impl JournalState {
     /// Replays a journal file without changing it (for exports after the fact).
     pub fn load(path: &Path) -> Result<(JournalState, Recovery), JournalError> {
+        Self::load_with(path, None)
+    }
+
+    /// [`JournalState::load`] of a journal that may be sealed: `passphrase` opens a sealed
+    /// one (a wrong one is [`JournalError::WrongPassphrase`]) and is not needed for an
+    /// unsealed one.
+    pub fn load_with(
+        path: &Path,
+        passphrase: Option<&SecretString>,
+    ) -> Result<(JournalState, Recovery), JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
         };
         let mut file = File::open(path).map_err(io)?;
         let bytes = read_bounded(&mut file, path)?;
-        let (state, recovery, _) = replay::replay(&bytes, path)?;
-        Ok((state, recovery))
+        let r = replay::replay(&bytes, path, passphrase)?;
+        Ok((r.state, r.recovery))
     }
 
     /// Replays journal bytes held in memory (the fuzz target and tests use it). `name`
     /// appears in errors.
     pub fn from_bytes(bytes: &[u8], name: &Path) -> Result<(JournalState, Recovery), JournalError> {
+        Self::from_bytes_with(bytes, name, None)
+    }
+
+    /// [`JournalState::from_bytes`] of a journal that may be sealed (see
+    /// [`JournalState::load_with`]).
+    pub fn from_bytes_with(
+        bytes: &[u8],
+        name: &Path,
+        passphrase: Option<&SecretString>,
+    ) -> Result<(JournalState, Recovery), JournalError> {
         if bytes.len() as u64 > MAX_JOURNAL_BYTES {
             return Err(JournalError::TooLarge {
                 path: name.to_path_buf(),
                 len: bytes.len() as u64,
             });
         }
-        let (state, recovery, _) = replay::replay(bytes, name)?;
-        Ok((state, recovery))
+        let r = replay::replay(bytes, name, passphrase)?;
+        Ok((r.state, r.recovery))
     }
 }
 
@@ -331,6 +382,19 @@ impl Journal {
         path: &Path,
         options: JournalOptions,
     ) -> Result<(Journal, Recovery), JournalError> {
+        Self::open_sealed(path, options, None)
+    }
+
+    /// [`Journal::open_with`], sealed when `seal` is given: a new (or empty) journal is
+    /// created sealed with it, an existing sealed journal is opened with its passphrase
+    /// (a wrong one is [`JournalError::WrongPassphrase`], and the file is left as it is),
+    /// and an existing unsealed journal is refused ([`JournalError::NotSealed`]). Without
+    /// `seal`, a sealed journal is refused ([`JournalError::Sealed`]).
+    pub fn open_sealed(
+        path: &Path,
+        options: JournalOptions,
+        seal: Option<&JournalSeal>,
+    ) -> Result<(Journal, Recovery), JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -344,20 +408,43 @@ impl Journal {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         let bytes = read_bounded(&mut file, path)?;
-        // Replayed before anything is changed: a file that is not a journal is left as it is.
-        let (state, mut rec, end) = replay::replay(&bytes, path)?;
+        // Replayed before anything is changed: a file that is not a journal (or a sealed
+        // one with a wrong passphrase) is left as it is.
+        let replay::Replayed {
+            state,
+            recovery: mut rec,
+            end,
+            header,
+        } = replay::replay(&bytes, path, seal.map(|s| &s.passphrase))?;
+        let key = match header {
+            Header::Plain if seal.is_some() && end.len > 0 => {
+                return Err(JournalError::NotSealed(path.to_path_buf()));
+            }
+            Header::Sealed(key) if end.len > 0 => Some(key),
+            _ => None,
+        };
+        // A new header (and, sealed, a new salt) when the file holds none yet.
+        let new_seal = match seal {
+            Some(seal) if end.len == 0 => Some(SealKey::create(seal)?),
+            _ => None,
+        };
         rec.created = created;
         rec.adopted_empty = !created && bytes.is_empty();
         rec.mode_tightened = tighten_mode(&file).map_err(io)?;
         if end.len < bytes.len() as u64 {
             file.set_len(end.len).map_err(io)?;
         }
+        let (seal_key, seal_header) = match new_seal {
+            Some((key, header)) => (Some(key), Some(header)),
+            None => (key, None),
+        };
         let mut journal = Journal {
             file,
             path: path.to_path_buf(),
             options,
             state,
             poisoned: false,
+            seal: seal_key,
         };
         if end.add_newline {
             journal.append_raw(b"\n")?;
@@ -365,8 +452,13 @@ impl Journal {
         if end.len == 0 {
             let header = Line::Journal {
                 format: FORMAT_NAME.into(),
-                version: JOURNAL_VERSION,
+                version: if seal_header.is_some() {
+                    SEALED_JOURNAL_VERSION
+                } else {
+                    JOURNAL_VERSION
+                },
                 time: now(),
+                seal: seal_header,
             };
             journal.append_line(&header)?;
         } else if end.len < bytes.len() as u64 && options.fsync {
@@ -385,13 +477,19 @@ impl Journal {
         &self.state
     }
 
+    /// True when this journal's seeds are sealed (no seed is written in clear).
+    pub fn is_sealed(&self) -> bool {
+        self.seal.is_some()
+    }
+
     /// Records the seed about to be written to a token. Call it, and let it return `Ok`,
     /// before anything is written to the token.
     pub fn plan(&mut self, seed: &TokenSeed) -> Result<(), JournalError> {
         crate::sources::check_serial(&seed.serial).map_err(|kind| {
             JournalError::InvalidSerial(seed.serial.escape_debug().to_string(), kind)
         })?;
-        self.commit(planned_line(seed, now()), Entry::Planned(seed.clone()))
+        let line = planned_line(seed, now(), self.seal.as_ref())?;
+        self.commit(line, Entry::Planned(seed.clone()))
     }
 
     /// Marks a planned serial as written to its token.
@@ -427,6 +525,43 @@ impl Journal {
             written: line::StoredWrite::State(written),
         };
         self.commit(line, Entry::Failed(serial.into(), reason.into(), written))
+    }
+
+    /// Records that `target` (an [`Enroller::target`](crate::enroll::Enroller::target))
+    /// now holds the seed of a burned or verified serial: registered now, or found
+    /// registered with this seed.
+    pub fn mark_enrolled(
+        &mut self,
+        serial: &str,
+        target: &str,
+        outcome: EnrollOutcome,
+    ) -> Result<(), JournalError> {
+        let line = Line::Enrolled {
+            serial: serial.into(),
+            time: now(),
+            target: target.into(),
+            outcome: outcome.into(),
+        };
+        self.commit(line, Entry::Enrolled(serial.into(), target.into()))
+    }
+
+    /// Records that enrolling a burned or verified serial into `target` failed (the token
+    /// keeps its seed; a resume tries again).
+    pub fn mark_enroll_failed(
+        &mut self,
+        serial: &str,
+        target: &str,
+        reason: &str,
+        retryable: bool,
+    ) -> Result<(), JournalError> {
+        let line = Line::EnrollFailed {
+            serial: serial.into(),
+            time: now(),
+            target: target.into(),
+            reason: reason.into(),
+            retryable,
+        };
+        self.commit(line, Entry::EnrollFailed(serial.into(), reason.into()))
     }
 
     fn commit(&mut self, line: Line, entry: Entry) -> Result<(), JournalError> {

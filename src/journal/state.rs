@@ -55,6 +55,11 @@ pub struct SerialState {
     /// Whether it was uncertain before its latest plan (a failure that writes nothing does
     /// not make an earlier uncertainty go away).
     uncertain_before_plan: bool,
+    /// The enrollment targets that hold [`SerialState::seed`] (`enrolled` entries since the
+    /// seed was last changed).
+    enrolled: Vec<String>,
+    /// The latest enrollment failure for the current seed, if no enrollment followed it.
+    enroll_failure: Option<String>,
 }
 
 impl SerialState {
@@ -75,6 +80,22 @@ impl SerialState {
     /// "what the tokens may hold" take these.
     pub fn may_hold_seed(&self) -> bool {
         self.is_done() || self.uncertain
+    }
+
+    /// True when an `enrolled` entry for `target` follows the latest change of this
+    /// serial's seed: that server holds [`SerialState::seed`].
+    pub fn is_enrolled_in(&self, target: &str) -> bool {
+        self.enrolled.iter().any(|t| t == target)
+    }
+
+    /// Every target that holds [`SerialState::seed`], in the order enrolled.
+    pub fn enrolled_in(&self) -> &[String] {
+        &self.enrolled
+    }
+
+    /// Why the latest enrollment of the current seed failed, when none succeeded since.
+    pub fn enroll_failure(&self) -> Option<&str> {
+        self.enroll_failure.as_deref()
     }
 
     /// True when `secret` was given to this serial, now or in an earlier plan.
@@ -141,6 +162,14 @@ impl JournalState {
             .map(|s| s.seed.serial.as_str())
     }
 
+    /// Serials burned or verified whose seed `target` does not hold yet (a resumed
+    /// enrolling batch enrolls these first), in plan order.
+    pub fn not_enrolled<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a SerialState> {
+        self.serials
+            .iter()
+            .filter(move |s| s.is_done() && !s.is_enrolled_in(target))
+    }
+
     /// Records of the tokens burned or verified, in plan order (for exports).
     pub fn records(&self) -> Vec<TokenSeed> {
         self.serials
@@ -182,6 +211,8 @@ impl JournalState {
             (Entry::Burned(_), Some(s)) if s.status == Status::Planned => Ok(()),
             (Entry::Verified(..), Some(s)) if s.is_done() => Ok(()),
             (Entry::Failed(..), Some(_)) => Ok(()),
+            // Only a token that holds its seed is enrolled.
+            (Entry::Enrolled(..) | Entry::EnrollFailed(..), Some(s)) if s.is_done() => Ok(()),
             _ => Err(wrong()),
         }
     }
@@ -195,6 +226,20 @@ impl JournalState {
             Entry::Failed(serial, reason, written) => {
                 self.set(&serial, Status::Failed { reason, written })
             }
+            Entry::Enrolled(serial, target) => {
+                if let Some(&i) = self.index.get(&serial) {
+                    let s = &mut self.serials[i];
+                    if !s.is_enrolled_in(&target) {
+                        s.enrolled.push(target);
+                    }
+                    s.enroll_failure = None;
+                }
+            }
+            Entry::EnrollFailed(serial, reason) => {
+                if let Some(&i) = self.index.get(&serial) {
+                    self.serials[i].enroll_failure = Some(reason);
+                }
+            }
         }
     }
 
@@ -207,6 +252,8 @@ impl JournalState {
                 history: Vec::new(),
                 uncertain: true,
                 uncertain_before_plan: false,
+                enrolled: Vec::new(),
+                enroll_failure: None,
             });
             return;
         };
@@ -216,6 +263,9 @@ impl JournalState {
         } else {
             let old = std::mem::replace(&mut s.seed, seed);
             s.history.push(old);
+            // The servers hold the old seed, not this one.
+            s.enrolled.clear();
+            s.enroll_failure = None;
         }
         s.uncertain_before_plan = s.uncertain;
         s.uncertain = true;

@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use safeid::record::{HashFunction, TokenSeed};
+use safeid::record::{HmacAlgorithm, TokenSeed};
 use safeid::secret::SecretBytes;
 use safeid::{BurnPlan, PlanOptions, Session};
 use safeid_sim::{SimTransport, SystemClock, TokenSpec, VirtualToken};
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 pub const SEED_LENGTHS: [usize; 17] = [
     1, 15, 16, 17, 19, 20, 21, 27, 28, 29, 31, 32, 33, 47, 48, 49, 63,
 ];
-pub const HASHES: [HashFunction; 2] = [HashFunction::Sha1, HashFunction::Sha256];
+pub const HASHES: [HmacAlgorithm; 2] = [HmacAlgorithm::Sha1, HmacAlgorithm::Sha256];
 pub const PERIODS: [u32; 2] = [30, 60];
 
 /// The venv made by scripts/interop/setup.sh; the test fails (it does not skip) without it.
@@ -38,8 +38,14 @@ pub fn venv() -> PathBuf {
     v
 }
 
+/// scripts/interop/pi_harness.py, found from the package of the test that runs (the
+/// workspace root, or a member crate under it).
 pub fn harness() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/interop/pi_harness.py")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("scripts/interop/pi_harness.py"))
+        .find(|p| p.exists())
+        .expect("scripts/interop/pi_harness.py above the package")
 }
 
 pub fn now() -> u64 {
@@ -71,7 +77,7 @@ impl Burned {
 
 /// Burns a fresh virtual Token2 token with serial `serial` and a random seed. Both the
 /// token's clock and the session's follow the host clock, as privacyIDEA's does.
-pub fn burn(serial: &str, seed_len: usize, hash: HashFunction, period: u32) -> Burned {
+pub fn burn(serial: &str, seed_len: usize, hash: HmacAlgorithm, period: u32) -> Burned {
     let token = Arc::new(Mutex::new(VirtualToken::new(
         TokenSpec::token2(serial),
         Arc::new(SystemClock),
