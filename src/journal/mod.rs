@@ -1,9 +1,9 @@
 //! The batch journal: an append-only, fsync'd record of which seed went to which serial, so
 //! that no seed is ever lost and none is ever attributed to the wrong token.
 //!
-//! **The journal holds every seed in clear (base32). It is created with mode 0600 (an
-//! existing one with wider permissions is tightened and reported); keep it like a key file
-//! and destroy it when the tokens are registered.**
+//! **An unsealed journal holds every seed in clear (base32). It is created with mode 0600
+//! (an existing one with wider permissions is tightened and reported); keep it like a key
+//! file and destroy it when the tokens are registered.**
 //!
 //! Format: JSON lines. The first line is a header
 //! `{"event":"journal","format":"safeid-journal","version":2,"time":...}`; then one entry
@@ -18,6 +18,23 @@
 //!   `{"config": ..., "seed": ..., "restricted": ...}` with each of `not_written`,
 //!   `written`, `uncertain` (version 1 journals stored one word, `nothing`, `config`,
 //!   `seed` or `unknown`; they are still read).
+//!
+//! - `enrolled`: serial, time, target (`privacyidea=URL`), outcome (`enrolled` or
+//!   `already_enrolled`). After the server took the token (direct enrollment).
+//! - `enroll_failed`: serial, time, target, reason, retryable. The token stays done; a
+//!   resume enrolls it.
+//!
+//! # Sealed journals
+//!
+//! Opened with a [`JournalSeal`] ([`Journal::open_sealed`]), a journal holds no seed in
+//! clear: its header (version [`SEALED_JOURNAL_VERSION`]) carries a `seal` object (KDF
+//! `pbkdf2-hmac-sha256`, iterations, salt, a check value, cipher `aes-256-gcm`), and every
+//! `planned` line carries `sealed` (base64 of nonce, ciphertext and tag, the serial and the
+//! TOTP parameters bound as additional data) instead of `seed`. Reading one needs the
+//! passphrase ([`JournalState::load_with`]); a wrong one is [`JournalError::WrongPassphrase`],
+//! told apart from damage by the header's check value before any line is read. A sealed
+//! value moved to another line or edited does not open, and the line is reported as an
+//! anomaly like any unreadable line. Direct enrollment requires a sealed journal.
 //!
 //! Rules (replay and the API apply the same ones):
 //! - A serial is *uncertain* when its token may or may not hold its recorded seed: its last

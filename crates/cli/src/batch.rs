@@ -21,6 +21,7 @@ use serde_json::json;
 
 use crate::Out;
 use crate::backend::TraceArgs;
+use crate::enroll::{EnrollArgs, PskcArgs};
 use crate::error::{CliError, CliResult, Exit};
 use crate::output::plural;
 use crate::seed::EncodingArg;
@@ -47,8 +48,15 @@ pub enum OnErrorArg {
 /// done tokens are skipped, tokens whose state is uncertain are burned again with the seed
 /// the journal holds for them, and a credential given to one token never goes to another.
 ///
-/// THE JOURNAL HOLDS THE SEEDS IN CLEAR (it is created with mode 0600): keep it like the
-/// seeds themselves, and delete it once the seeds are exported and imported.
+/// THE JOURNAL HOLDS THE SEEDS IN CLEAR (it is created with mode 0600) unless it is sealed
+/// with --journal-passphrase: keep it like the seeds themselves, and delete it once the
+/// seeds are exported and imported.
+///
+/// With --enroll privacyidea=URL every token is registered with privacyIDEA right after
+/// its burn, and no seed is written in clear anywhere: the journal must be sealed, and an
+/// export must be PSKC encrypted with --pskc-key or --pskc-password. A token burned while
+/// the server was down is enrolled by the next --resume, without touching it again; no
+/// token is ever enrolled twice.
 #[derive(Debug, Args)]
 pub struct BatchArgs {
     /// The journal file (created; with --resume, continued).
@@ -57,6 +65,11 @@ pub struct BatchArgs {
     /// Continue an existing journal.
     #[arg(long)]
     resume: bool,
+    /// Seal the journal: every seed in it encrypted (AES-256-GCM under a key derived
+    /// from this passphrase with PBKDF2); @FILE, - or env:NAME. Needed with --enroll;
+    /// a sealed journal needs it again for --resume and `safeid export`.
+    #[arg(long, value_name = "@FILE|-|env:NAME")]
+    journal_passphrase: Option<String>,
     /// Burn again tokens the journal marks as burned (with the seed it recorded for them).
     #[arg(long)]
     reburn: bool,
@@ -147,8 +160,9 @@ pub struct BatchArgs {
     #[arg(long)]
     count: Option<usize>,
     /// At the end (also after Ctrl-C), export the burned tokens' seeds: FORMAT=PATH with
-    /// FORMAT one of entra, graph, pskc, privacyidea, vendor, otpauth, or qr (PATH is then
-    /// a folder that gets one PNG per token). Repeatable; checked before the batch starts.
+    /// FORMAT one of entra, graph, pskc, privacyidea, vendor, otpauth, duo, linotp, or qr
+    /// (PATH is then a folder that gets one PNG per token). Repeatable; checked before the
+    /// batch starts.
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_export)]
     export: Vec<ExportTarget>,
     /// Entra ID `upn` column for every token.
@@ -157,6 +171,10 @@ pub struct BatchArgs {
     /// Replace export files that exist.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    pskc: PskcArgs,
+    #[command(flatten)]
+    enroll: EnrollArgs,
 }
 
 /// Export the seeds of a journal, after the fact.
@@ -167,8 +185,8 @@ pub struct ExportArgs {
     /// The journal written by `safeid batch` (`-`: read it from standard input).
     #[arg(long, value_name = "FILE")]
     journal: PathBuf,
-    /// FORMAT=PATH: entra, graph, pskc, privacyidea, vendor, otpauth, or qr (PATH is then
-    /// a folder that gets one PNG per token). Repeatable.
+    /// FORMAT=PATH: entra, graph, pskc, privacyidea, vendor, otpauth, duo, linotp, or qr
+    /// (PATH is then a folder that gets one PNG per token). Repeatable.
     #[arg(value_name = "FORMAT=PATH", required = true, value_parser = parse_export)]
     exports: Vec<ExportTarget>,
     /// Entra ID `upn` column for every token.
@@ -181,6 +199,11 @@ pub struct ExportArgs {
     /// Replace files that exist.
     #[arg(long)]
     force: bool,
+    /// The passphrase of a sealed journal: @FILE, - or env:NAME.
+    #[arg(long, value_name = "@FILE|-|env:NAME")]
+    journal_passphrase: Option<String>,
+    #[command(flatten)]
+    pskc: PskcArgs,
 }
 
 /// Parses `FORMAT=PATH`.
@@ -259,9 +282,12 @@ fn config(args: &BatchArgs) -> Result<BatchConfig, CliError> {
     config.exports = args.export.clone();
     config.export_options = ExportOptions {
         upn: args.upn.clone(),
+        pskc_encryption: args.pskc.encryption()?,
         ..ExportOptions::default()
     };
     config.overwrite_exports = args.force;
+    config.journal_seal = crate::enroll::journal_seal(args.journal_passphrase.as_deref())?;
+    config.enroller = args.enroll.enroller()?;
     Ok(config)
 }
 
@@ -338,7 +364,15 @@ fn line_for(e: &TokenEvent) -> String {
         TokenOutcome::NotTouched(why) => format!("not touched: {why}"),
         TokenOutcome::Failed(err) => format!("FAILED: {err}"),
     };
-    format!("{:<16} {serial:<16} {model:<22} {result}", e.station)
+    let enrollment = e
+        .enrollment
+        .as_ref()
+        .map(|r| format!("; {}", crate::enroll::describe(r)))
+        .unwrap_or_default();
+    format!(
+        "{:<16} {serial:<16} {model:<22} {result}{enrollment}",
+        e.station
+    )
 }
 
 /// One JSON line for a finished token.
@@ -356,6 +390,9 @@ fn json_for(e: &TokenEvent) -> serde_json::Value {
         json!({"station": e.station, "serial": e.serial, "model": e.model, "outcome": outcome});
     if let (Some(obj), Some(extra)) = (v.as_object_mut(), detail.as_object()) {
         obj.extend(extra.clone());
+    }
+    if let Some(r) = &e.enrollment {
+        v["enrollment"] = crate::enroll::json(r);
     }
     v
 }
@@ -406,12 +443,16 @@ pub fn batch(args: &BatchArgs, out: Out) -> CliResult {
         path_text(&args.uri_file),
         path_text(&args.models),
     );
-    crate::seed::one_stdin(&[
+    let mut stdin_users = vec![
         ("--seed-file", seed_file.as_deref()),
         ("--uri-file", uri_file.as_deref()),
         ("--models", models.as_deref()),
         ("--key", args.key.as_deref()),
-    ])?;
+        ("--journal-passphrase", args.journal_passphrase.as_deref()),
+    ];
+    stdin_users.extend(args.pskc.stdin_users());
+    stdin_users.extend(args.enroll.stdin_users());
+    crate::seed::one_stdin(&stdin_users)?;
     let prepared = batch::prepare(config(args)?)?;
     if let Some((_, recovery)) = prepared.previous() {
         report_recovery(recovery, out);
@@ -469,7 +510,12 @@ pub fn batch(args: &BatchArgs, out: Out) -> CliResult {
     let exports_ok = report.exports.iter().all(|e| e.result.is_ok());
     let s = &report.summary;
     Ok(
-        if s.failed == 0 && s.uncertain.is_empty() && !s.cancelled && exports_ok {
+        if s.failed == 0
+            && s.uncertain.is_empty()
+            && !s.cancelled
+            && exports_ok
+            && s.not_enrolled.is_empty()
+        {
             Exit::Success
         } else {
             Exit::Failure
@@ -501,6 +547,11 @@ fn progress(args: &BatchArgs, out: Out) -> ProgressBar {
     bar
 }
 
+/// Whether the batch enrolled (or tried to).
+fn args_enrolling(s: &safeid::batch::BatchSummary) -> bool {
+    s.enrolled + s.enroll_failed > 0 || !s.not_enrolled.is_empty()
+}
+
 fn print_summary(report: &BatchReport, out: Out) {
     let s = &report.summary;
     let resume = s.resume_needed().then(resume_command);
@@ -521,6 +572,8 @@ fn print_summary(report: &BatchReport, out: Out) {
                 "not_touched": s.not_touched, "uncertain": s.uncertain,
                 "credentials_left": s.credentials_left, "stopped": s.stopped,
                 "cancelled": s.cancelled, "exports": exports, "resume": resume,
+                "enrolled": s.enrolled, "enroll_failed": s.enroll_failed,
+                "not_enrolled": s.not_enrolled,
             }})
         );
         return;
@@ -532,6 +585,19 @@ fn print_summary(report: &BatchReport, out: Out) {
         s.failed,
         s.not_touched
     );
+    if args_enrolling(s) {
+        outln!(
+            "enrollment: {} enrolled, {} failed",
+            s.enrolled,
+            s.enroll_failed
+        );
+    }
+    if !s.not_enrolled.is_empty() {
+        outln!(
+            "NOT ENROLLED (burned; a resume enrolls them without touching the tokens): {}",
+            s.not_enrolled.join(", ")
+        );
+    }
     if let Some(why) = &s.stopped {
         outln!("stopped: {why}");
     }
@@ -568,8 +634,20 @@ fn print_summary(report: &BatchReport, out: Out) {
 }
 
 pub fn export(args: &ExportArgs, out: Out) -> CliResult {
+    let journal_text = args.journal.to_str();
+    let mut stdin_users = vec![
+        ("--journal", journal_text),
+        ("--journal-passphrase", args.journal_passphrase.as_deref()),
+    ];
+    stdin_users.extend(args.pskc.stdin_users());
+    crate::seed::one_stdin(&stdin_users)?;
     batch::check_export_targets(&args.exports, args.force, Some(&args.journal))?;
-    let (state, recovery) = load_journal(&args.journal)?;
+    let passphrase = args
+        .journal_passphrase
+        .as_deref()
+        .map(|a| crate::enroll::read_secret(a, "--journal-passphrase"))
+        .transpose()?;
+    let (state, recovery) = load_journal(&args.journal, passphrase.as_ref())?;
     report_recovery(&recovery, out);
     let mut left_out: Vec<&str> = Vec::new();
     let records = if args.include_uncertain {
@@ -587,6 +665,7 @@ pub fn export(args: &ExportArgs, out: Out) -> CliResult {
     };
     let options = ExportOptions {
         upn: args.upn.clone(),
+        pskc_encryption: args.pskc.encryption()?,
         ..ExportOptions::default()
     };
     let mut failed = false;
@@ -600,10 +679,11 @@ pub fn export(args: &ExportArgs, out: Out) -> CliResult {
 /// Loads a journal for export; `-` reads it from standard input (bounded as a file is).
 fn load_journal(
     path: &Path,
+    passphrase: Option<&safeid::secret::SecretString>,
 ) -> Result<(safeid::journal::JournalState, safeid::journal::Recovery), CliError> {
     use std::io::Read;
     if path.as_os_str() != "-" {
-        return Ok(safeid::journal::JournalState::load(path)?);
+        return Ok(safeid::journal::JournalState::load_with(path, passphrase)?);
     }
     let limit = safeid::journal::MAX_JOURNAL_BYTES;
     let mut bytes = zeroize::Zeroizing::new(Vec::new());
@@ -617,9 +697,10 @@ fn load_journal(
                 format!("reading the journal from standard input: {e}"),
             )
         })?;
-    Ok(safeid::journal::JournalState::from_bytes(
+    Ok(safeid::journal::JournalState::from_bytes_with(
         &bytes,
         Path::new("standard input"),
+        passphrase,
     )?)
 }
 

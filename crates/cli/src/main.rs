@@ -12,6 +12,7 @@ mod backend;
 mod batch;
 mod code;
 mod docs;
+mod enroll;
 mod error;
 mod output;
 mod probe;

@@ -89,6 +89,8 @@ pub struct BurnArgs {
     /// and on). Without a value: ask for it (with --sim: read the virtual display).
     #[arg(long, value_name = "CODE", num_args = 0..=1, default_missing_value = "")]
     verify: Option<String>,
+    #[command(flatten)]
+    enroll: crate::enroll::EnrollArgs,
 }
 
 /// Set the token's clock from the host.
@@ -159,7 +161,13 @@ pub fn burn(args: &BurnArgs, out: Out) -> CliResult {
             args.backend.models.as_deref().and_then(|p| p.to_str()),
         ),
         ("--secret-prompt", args.seed.secret_prompt.then_some("-")),
+        ("--enroll-password", args.enroll.enroll_password.as_deref()),
     ])?;
+    // The server is checked (reachable, credentials taken) before the token is touched.
+    let mut enroller = args.enroll.enroller()?;
+    if let Some(e) = enroller.as_mut() {
+        e.check().map_err(crate::enroll::enroll_error)?;
+    }
     let provisioner = provisioner(&args.backend, Some(&args.key), Some(&args.trace))?;
     let secret = crate::seed::read(
         &args.seed,
@@ -198,20 +206,55 @@ pub fn burn(args: &BurnArgs, out: Out) -> CliResult {
         None => None,
         Some(code) => Some(burned.verify_now(&verify_code(code, display.as_deref())?)),
     };
+    let enrollment = enroller
+        .as_mut()
+        .map(|e| burned.enroll(e.as_mut(), verification.as_ref()));
     if out.json {
-        print_json(&burned, warnings, display, verification.as_ref());
-    } else if let Some(v) = &verification {
-        let tag = if v.holds_seed() {
-            "verified   "
-        } else {
-            "NOT VERIFIED"
-        };
-        outln!("{tag} {}", v.explanation());
+        print_json(
+            &burned,
+            warnings,
+            display,
+            verification.as_ref(),
+            enrollment.as_ref(),
+        );
+    } else {
+        if let Some(v) = &verification {
+            let tag = if v.holds_seed() {
+                "verified   "
+            } else {
+                "NOT VERIFIED"
+            };
+            outln!("{tag} {}", v.explanation());
+        }
+        if let Some(e) = &enrollment {
+            outln!("{}", enrollment_line(e));
+        }
     }
-    Ok(match verification {
-        Some(v) if !v.holds_seed() => Exit::NotVerified,
+    Ok(match (verification, enrollment) {
+        (Some(v), _) if !v.holds_seed() => Exit::NotVerified,
+        (_, Some(Err(_))) => Exit::Failure,
         _ => Exit::Success,
     })
+}
+
+type EnrollResult = Result<Option<safeid::enroll::EnrollOutcome>, safeid::enroll::EnrollError>;
+
+fn enrollment_line(e: &EnrollResult) -> String {
+    match e {
+        Ok(None) => "NOT ENROLLED: the code did not verify; burn the token again first".into(),
+        Ok(Some(o)) => crate::enroll::describe(&Ok(*o)),
+        Err(err) => format!(
+            "NOT ENROLLED: {err}\n  the token is burned; once the server answers, run the same burn again (the token is burned again with the same seed and enrolled)"
+        ),
+    }
+}
+
+fn enrollment_json(e: &EnrollResult) -> serde_json::Value {
+    match e {
+        Ok(None) => json!({"status": "not_verified"}),
+        Ok(Some(o)) => crate::enroll::json(&Ok(*o)),
+        Err(err) => crate::enroll::json(&Err(err.clone())),
+    }
 }
 
 fn print_json(
@@ -219,8 +262,12 @@ fn print_json(
     warnings: Vec<String>,
     display: Option<String>,
     verification: Option<&Verification>,
+    enrollment: Option<&EnrollResult>,
 ) {
     let mut value = json!(burned.report());
+    if let Some(e) = enrollment {
+        value["enrollment"] = enrollment_json(e);
+    }
     value["warnings"] = json!(warnings);
     if let Some(d) = display {
         value["virtual_display"] = json!(d);

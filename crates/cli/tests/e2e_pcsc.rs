@@ -553,3 +553,46 @@ fn batch_on_two_real_readers_feeds_one_journal() {
         );
     }
 }
+
+/// The `burn_reader` example (built by `cargo test` with the pcsc feature, next to this
+/// test's binary) burns the token on the only reader and prints the code it must show.
+#[test]
+#[ignore = "needs pcscd + vpcd: run through scripts/pcsc-stack.sh"]
+fn the_burn_reader_example_burns_the_token_on_a_real_reader() {
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("examples/burn_reader"))
+        .unwrap();
+    assert!(
+        example.exists(),
+        "{} is not built: cargo test -p safeid-cli --features pcsc builds it",
+        example.display()
+    );
+    let t = place(TokenSpec::token2("8659622000555"), ServeOptions::default());
+    let out = Command::new(&example)
+        .args([READER0, URI])
+        .env(
+            "PCSCLITE_CSOCK_NAME",
+            stack_socket("SAFEID_TEST_PCSC_SOCKET"),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let state = t.token.lock().unwrap().state();
+    assert_eq!(state.seed_hex.as_deref(), Some(URI_SEED_HEX));
+    let shown = t.token.lock().unwrap().display_code_at(now()).unwrap();
+    assert!(text.contains("it must show"), "{text}");
+    // The printed code is the display's now, or its neighbour across a step boundary.
+    let near: Vec<String> = [now() - 30, now(), now() + 30]
+        .iter()
+        .map(|&at| t.token.lock().unwrap().display_code_at(at).unwrap())
+        .collect();
+    assert!(
+        near.iter().any(|c| text.contains(c.as_str())),
+        "{text} vs {shown}"
+    );
+}
