@@ -82,7 +82,15 @@ fn over_budget(width: u32, height: u32) -> QrError {
     }
 }
 
+/// Bytes that make the unit tests' build of `load_luma` panic, to prove the counter.
+#[cfg(test)]
+const PANIC_PROBE: &[u8] = b"safeid-qr: panic here";
+
 fn load_luma_inner(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> {
+    #[cfg(test)]
+    if bytes == PANIC_PROBE {
+        panic!("the probe panic of the unit tests");
+    }
     let format = image::guess_format(bytes).map_err(|_| QrError::UnknownFormat)?;
     if format == ImageFormat::Png {
         return load_png(bytes, limits);
@@ -425,6 +433,14 @@ pub fn to_luma(image: &DynamicImage) -> GrayImage {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caught_panics_are_counted() {
+        let before = caught_panics();
+        let e = load_luma(PANIC_PROBE, &Limits::default()).unwrap_err();
+        assert!(matches!(e, QrError::Image(_)), "{e}");
+        assert_eq!(caught_panics(), before + 1);
+    }
 
     #[test]
     fn jpeg_frame_reads_sof_and_first_sos() {
