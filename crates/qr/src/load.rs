@@ -155,7 +155,7 @@ fn load_png(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> {
             (2, 4, 0, 4),
             (0, 2, 2, 4),
             (1, 2, 0, 2),
-            (0, 1, 1, 1),
+            (0, 1, 1, 2),
         ];
         let h = height as usize;
         for (x0, dx, y0, dy) in PASSES {
