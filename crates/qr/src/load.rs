@@ -5,11 +5,13 @@
 //!
 //! - PNG (interlaced or not) is decoded row by row with the `png` crate straight into the
 //!   luma image: the budget covers the luma image (1 byte per pixel) and a few rows.
+//! - JPEG is decoded by zune-jpeg straight to luma (YCbCr and grey files) or to RGB
+//!   (converted in place); the budget covers that buffer and, for progressive or
+//!   multi-scan files, the coefficient planes zune-jpeg keeps.
 //! - Every other format is decoded by the `image` crate into one buffer of the decoder's
 //!   pixel format, which is then turned into luma *in place* (no second copy, no
 //!   `to_rgba8`) and shrunk. The budget covers that buffer plus what the decoder itself
-//!   allocates on the side, estimated per format (JPEG coefficient planes for progressive
-//!   or multi-scan files, TIFF's intermediate copy, WebP's frame buffer);
+//!   allocates on the side, estimated per format (TIFF's intermediate copy, WebP's frame buffer);
 //!   the remaining budget is handed to the decoder as `image::Limits::max_alloc`.
 
 use std::io::{Cursor, Read};
@@ -94,6 +96,9 @@ fn load_luma_inner(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> 
     let format = image::guess_format(bytes).map_err(|_| QrError::UnknownFormat)?;
     if format == ImageFormat::Png {
         return load_png(bytes, limits);
+    }
+    if format == ImageFormat::Jpeg {
+        return load_jpeg(bytes, limits);
     }
     load_with_image(bytes, format, limits)
 }
@@ -193,7 +198,64 @@ fn load_png(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> {
     GrayImage::from_raw(width, height, luma).ok_or_else(|| over_budget(width, height))
 }
 
-/// Every format but PNG, with the `image` crate's decoders, converted in place.
+fn jpeg_err(e: zune_jpeg::errors::DecodeErrors) -> QrError {
+    QrError::Image(format!("JPEG: {e:?}"))
+}
+
+/// JPEG with zune-jpeg (the decoder `image` wraps) directly: YCbCr and grey files are
+/// decoded straight to their luma channel (1 byte per pixel), others (RGB, CMYK) to RGB,
+/// converted in place.
+fn load_jpeg(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    let options = zune_core::options::DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(limits.max_width as usize)
+        .set_max_height(limits.max_height as usize);
+    let mut probe = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    probe.decode_headers().map_err(jpeg_err)?;
+    let (w, h) = probe
+        .dimensions()
+        .ok_or_else(|| QrError::Image("JPEG without dimensions".into()))?;
+    let (width, height) = (
+        u32::try_from(w).map_err(|_| over_budget(u32::MAX, 0))?,
+        u32::try_from(h).map_err(|_| over_budget(0, u32::MAX))?,
+    );
+    limits.check_dimensions(width, height)?;
+    let luma_out = matches!(
+        probe.input_colorspace(),
+        Some(ColorSpace::YCbCr | ColorSpace::Luma)
+    );
+    let out_space = if luma_out {
+        ColorSpace::Luma
+    } else {
+        ColorSpace::RGB
+    };
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
+        ZCursor::new(bytes),
+        options.jpeg_set_out_colorspace(out_space),
+    );
+    decoder.decode_headers().map_err(jpeg_err)?;
+    let out = decoder
+        .output_buffer_size()
+        .ok_or_else(|| over_budget(width, height))?;
+    let pixels = width as usize * height as usize;
+    let side = jpeg_coefficient_bytes(bytes, width, height);
+    if (out as u64).saturating_add(side) > limits.max_alloc_bytes {
+        return Err(over_budget(width, height));
+    }
+    let mut buf = vec![0u8; out];
+    decoder.decode_into(&mut buf).map_err(jpeg_err)?;
+    let color = if luma_out {
+        ColorType::L8
+    } else {
+        ColorType::Rgb8
+    };
+    to_luma_in_place(&mut buf, color, pixels)?;
+    GrayImage::from_raw(width, height, buf).ok_or_else(|| over_budget(width, height))
+}
+
+/// Every format but PNG and JPEG, with the `image` crate's decoders, converted in place.
 fn load_with_image(
     bytes: &[u8],
     format: ImageFormat,
@@ -217,7 +279,6 @@ fn load_with_image(
         // Lossless without alpha decodes RGBA first; lossy holds YUV planes (1.5 B/px)
         // and an alpha plane: 4 bytes per pixel covers both.
         ImageFormat::WebP => 4 * pixels,
-        ImageFormat::Jpeg => jpeg_coefficient_bytes(bytes, width, height),
         // GIF and BMP decode into the output buffer; a GIF frame that does not match the
         // screen gets a frame buffer the decoder reserves against the remaining budget.
         _ => 0,

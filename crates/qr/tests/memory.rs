@@ -473,7 +473,7 @@ fn jpeg_constant(w: u16, h: u16, progressive: bool) -> Vec<u8> {
 #[test]
 fn huge_jpegs_stay_within_the_budget() {
     let dir = Scratch::new("jpeg");
-    // 16000 x 5000 = 80 Mpx, baseline: 240 MB of RGB, converted in place.
+    // 16000 x 5000 = 80 Mpx, baseline YCbCr: decoded straight to luma (80 MB).
     let path = dir.file("baseline.jpg", &jpeg_constant(16_000, 5_000, false));
     let label = "JPEG 16000x5000 baseline load_luma";
     let m = measure(label, "load", &path, None);
@@ -485,14 +485,14 @@ fn huge_jpegs_stay_within_the_budget() {
     assert_under(label, &m, budget() + OVERHEAD);
 
     // Progressive: the decoder keeps 2 bytes per coefficient of every component for the
-    // whole image (480 MB here) besides the 240 MB output: refused before allocating.
+    // whole image (480 MB here) besides the 80 MB output: refused before allocating.
     let path = dir.file("progressive.jpg", &jpeg_constant(16_000, 5_000, true));
     let label = "JPEG 16000x5000 progressive load_luma";
     let m = measure(label, "load", &path, None);
     assert_eq!(m.outcome, "err TooLarge:max_alloc_bytes", "{label}");
     assert_under(label, &m, m.base + 16 * MIB);
 
-    // A progressive one that fits (30 Mpx: 90 MB output + 180 MB coefficients) decodes.
+    // A progressive one that fits (30 Mpx: 30 MB output + 180 MB coefficients) decodes.
     let path = dir.file("progressive-small.jpg", &jpeg_constant(6_000, 5_000, true));
     let label = "JPEG 6000x5000 progressive load_luma";
     let m = measure(label, "load", &path, None);
