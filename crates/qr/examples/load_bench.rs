@@ -54,6 +54,31 @@ const PNG: &[Method] = &[
     ("png crate, checksums ignored (decode only)", |b| {
         png_crate(b, true)
     }),
+    ("png crate next_row, rows only (no luma)", |b| {
+        let mut d = png::Decoder::new(Cursor::new(b));
+        d.set_transformations(png::Transformations::normalize_to_color8());
+        let mut r = d.read_info().unwrap();
+        let mut n = 0;
+        while let Some(row) = r.next_row().unwrap() {
+            n += row.data()[0] as usize;
+        }
+        n
+    }),
+    ("png crate next_frame + luma (4x memory)", |b| {
+        let mut d = png::Decoder::new(Cursor::new(b));
+        d.set_transformations(png::Transformations::normalize_to_color8());
+        let mut r = d.read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size().unwrap()];
+        let info = r.next_frame(&mut buf).unwrap();
+        let c = info.color_type.samples();
+        let luma: Vec<u8> = buf
+            .chunks_exact(c)
+            .map(|p| {
+                ((54 * u32::from(p[0]) + 183 * u32::from(p[1]) + 19 * u32::from(p[2])) >> 8) as u8
+            })
+            .collect();
+        luma.len()
+    }),
     ("zune-png decode_raw (decode only)", |b| {
         let options = DecoderOptions::default().png_set_strip_to_8bit(true);
         zune_png::PngDecoder::new_with_options(ZCursor::new(b), options)
