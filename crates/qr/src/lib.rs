@@ -35,7 +35,7 @@ use std::path::Path;
 
 pub use error::QrError;
 pub use limits::Limits;
-pub use load::{load_luma, to_luma};
+pub use load::{caught_panics, load_luma, to_luma};
 pub use pipeline::{Found, decode_luma};
 pub use screen::{Screenshot, capture_all, capture_display, scan_display, scan_screens};
 

@@ -55,7 +55,65 @@ pub fn capture_all() -> Result<Vec<Screenshot>, QrError> {
 }
 
 /// Like [`capture_all`], for the X display `display` (e.g. `":1"`); `None` means `$DISPLAY`.
+///
+/// Within [`Limits::default`]: see [`capture_display_within`].
 pub fn capture_display(display: Option<&str>) -> Result<Vec<Screenshot>, QrError> {
+    capture_display_within(display, &Limits::default())
+}
+
+/// Like [`capture_display`], within `limits`: the geometry the server reports for every
+/// monitor is checked against the size limits, and the memory of all the screenshots
+/// (3 bytes per pixel, they are returned together) plus one GetImage strip against
+/// `limits.max_alloc_bytes`, before any pixel is requested or allocated
+/// ([`QrError::TooLarge`]).
+pub fn capture_display_within(
+    display: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<Screenshot>, QrError> {
+    let (conn, display) = connect(display)?;
+    let mut all = Vec::new();
+    for (index, screen) in conn.setup().roots.iter().enumerate() {
+        for area in areas(&conn, &display, index, screen) {
+            check_area(&area, limits)?;
+            all.push((index, area));
+        }
+    }
+    let need = all.iter().fold(STRIP_BYTES as u64, |sum, (_, a)| {
+        sum.saturating_add(3 * u64::from(a.width) * u64::from(a.height))
+    });
+    if need > limits.max_alloc_bytes {
+        let (w, h) = all
+            .iter()
+            .map(|(_, a)| (u32::from(a.width), u32::from(a.height)))
+            .max_by_key(|&(w, h)| u64::from(w) * u64::from(h))
+            .unwrap_or((0, 0));
+        return Err(QrError::TooLarge {
+            width: w,
+            height: h,
+            limit: "max_alloc_bytes",
+        });
+    }
+    let mut shots = Vec::new();
+    for (index, area) in all {
+        let screen = &conn.setup().roots[index];
+        let (w, h) = (u32::from(area.width), u32::from(area.height));
+        let mut raw = vec![0u8; 3 * w as usize * h as usize];
+        grab(&conn, screen, &area, Channels::Rgb, &mut raw)?;
+        let image = RgbImage::from_raw(w, h, raw)
+            .ok_or_else(|| QrError::Screen("screenshot buffer of the wrong size".into()))?;
+        shots.push(Screenshot {
+            name: area.name,
+            image,
+        });
+    }
+    Ok(shots)
+}
+
+/// The most one GetImage reply holds (and so the most the capture holds besides the
+/// screenshot itself).
+const STRIP_BYTES: usize = 8 << 20;
+
+fn connect(display: Option<&str>) -> Result<(RustConnection, String), QrError> {
     let display = match display {
         Some(d) => Some(d.to_owned()),
         None => std::env::var("DISPLAY").ok(),
@@ -70,16 +128,12 @@ pub fn capture_display(display: Option<&str>) -> Result<Vec<Screenshot>, QrError
     };
     let (conn, _) =
         x11rb::connect(Some(&display)).map_err(|e| x_err("cannot connect to the X server")(&e))?;
-    let mut shots = Vec::new();
-    for (index, screen) in conn.setup().roots.iter().enumerate() {
-        for area in areas(&conn, &display, index, screen) {
-            shots.push(Screenshot {
-                name: area.name.clone(),
-                image: grab(&conn, screen, &area)?,
-            });
-        }
-    }
-    Ok(shots)
+    Ok((conn, display))
+}
+
+/// The server-reported geometry of one area against the size limits.
+fn check_area(area: &Area, limits: &Limits) -> Result<(), QrError> {
+    limits.check_dimensions(u32::from(area.width), u32::from(area.height))
 }
 
 /// The RandR monitors of a screen, or its whole root window.
@@ -134,8 +188,24 @@ fn areas(conn: &RustConnection, display: &str, index: usize, screen: &Screen) ->
     out
 }
 
-/// Reads one area with GetImage (ZPixmap), in strips of at most 8 MiB.
-fn grab(conn: &RustConnection, screen: &Screen, area: &Area) -> Result<RgbImage, QrError> {
+/// What [`grab`] writes per pixel.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Channels {
+    /// R, G, B.
+    Rgb,
+    /// BT.709 luma, integer weights (as `to_luma`).
+    Luma,
+}
+
+/// Reads one area with GetImage (ZPixmap), in strips of at most [`STRIP_BYTES`], into
+/// `out` (3 or 1 bytes per pixel, rows without padding).
+fn grab(
+    conn: &RustConnection,
+    screen: &Screen,
+    area: &Area,
+    channels: Channels,
+    out: &mut [u8],
+) -> Result<(), QrError> {
     let visual = find_visual(screen).ok_or_else(|| {
         QrError::Screen("root visual not found in the server's description".into())
     })?;
@@ -152,17 +222,25 @@ fn grab(conn: &RustConnection, screen: &Screen, area: &Area) -> Result<RgbImage,
         )));
     }
     let (w, h) = (u32::from(area.width), u32::from(area.height));
-    let mut image = RgbImage::new(w, h);
-    let strip = ((8 << 20) / (w.max(1) * 4)).clamp(1, h.max(1));
+    let per_pixel = if channels == Channels::Rgb { 3 } else { 1 };
+    if out.len() != per_pixel * w as usize * h as usize {
+        return Err(QrError::Screen(
+            "screenshot buffer of the wrong size".into(),
+        ));
+    }
+    let strip = (STRIP_BYTES as u32 / (w.max(1) * 4)).clamp(1, h.max(1));
+    let msb = conn.setup().image_byte_order == x11rb::protocol::xproto::ImageOrder::MSB_FIRST;
     let mut y = 0u32;
     while y < h {
         let rows = strip.min(h - y);
+        let top = i16::try_from(i32::from(area.y) + y as i32)
+            .map_err(|_| QrError::Screen("monitor beyond X coordinates".into()))?;
         let reply = conn
             .get_image(
                 ImageFormat::Z_PIXMAP,
                 screen.root,
                 area.x,
-                area.y + y as i16,
+                top,
                 area.width,
                 rows as u16,
                 !0,
@@ -170,11 +248,19 @@ fn grab(conn: &RustConnection, screen: &Screen, area: &Area) -> Result<RgbImage,
             .map_err(|e| x_err("GetImage")(&e))?
             .reply()
             .map_err(|e| x_err("GetImage")(&e))?;
-        let msb = conn.setup().image_byte_order == x11rb::protocol::xproto::ImageOrder::MSB_FIRST;
-        unpack(&reply.data, (bpp, msb), &visual, (w, rows, y), &mut image)?;
+        let start = per_pixel * w as usize * y as usize;
+        let end = per_pixel * w as usize * (y + rows) as usize;
+        unpack(
+            &reply.data,
+            (bpp, msb),
+            &visual,
+            (w, rows),
+            channels,
+            &mut out[start..end],
+        )?;
         y += rows;
     }
-    Ok(image)
+    Ok(())
 }
 
 fn find_visual(screen: &Screen) -> Option<Visualtype> {
@@ -187,13 +273,14 @@ fn find_visual(screen: &Screen) -> Option<Visualtype> {
 }
 
 /// Converts ZPixmap rows (pixels of `bpp` bits in the server's byte order, rows padded to
-/// 32 bits) to RGB rows `y0..y0 + rows` of `out`.
+/// 32 bits) to `rows` rows of RGB or luma in `out`.
 fn unpack(
     data: &[u8],
     (bpp, msb): (u8, bool),
     visual: &Visualtype,
-    (width, rows, y0): (u32, u32, u32),
-    out: &mut RgbImage,
+    (width, rows): (u32, u32),
+    channels: Channels,
+    out: &mut [u8],
 ) -> Result<(), QrError> {
     let bytes_pp = usize::from(bpp / 8);
     let stride = (width as usize * bytes_pp).div_ceil(4) * 4;
@@ -208,9 +295,14 @@ fn unpack(
         let max = mask >> mask.trailing_zeros();
         (v * 255 / max) as u8
     };
-    for row in 0..rows as usize {
+    let per_pixel = if channels == Channels::Rgb { 3 } else { 1 };
+    for (row, dst) in out
+        .chunks_exact_mut(per_pixel * width as usize)
+        .take(rows as usize)
+        .enumerate()
+    {
         let line = &data[row * stride..];
-        for x in 0..width as usize {
+        for (x, d) in dst.chunks_exact_mut(per_pixel).enumerate() {
             let p = &line[x * bytes_pp..x * bytes_pp + bytes_pp];
             let pixel = if msb {
                 p.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
@@ -224,7 +316,12 @@ fn unpack(
                 channel(pixel, visual.green_mask),
                 channel(pixel, visual.blue_mask),
             ];
-            out.put_pixel(x as u32, y0 + row as u32, image::Rgb(rgb));
+            if channels == Channels::Rgb {
+                d.copy_from_slice(&rgb);
+            } else {
+                d[0] = ((54 * u32::from(rgb[0]) + 183 * u32::from(rgb[1]) + 19 * u32::from(rgb[2]))
+                    >> 8) as u8;
+            }
         }
     }
     Ok(())
@@ -238,15 +335,43 @@ pub fn scan_screens(limits: &Limits) -> Result<Vec<(String, Vec<Found>)>, QrErro
 }
 
 /// Like [`scan_screens`], for the X display `display`; `None` means `$DISPLAY`.
+///
+/// Monitors are captured one at a time straight into luma (1 byte per pixel) and decoded
+/// before the next is captured. Before a pixel is requested, the geometry the server
+/// reports for each monitor is checked against `limits` (sizes, and the luma image plus
+/// one GetImage strip against `max_alloc_bytes`): a screen beyond them is
+/// [`QrError::TooLarge`].
 pub fn scan_display(
     display: Option<&str>,
     limits: &Limits,
 ) -> Result<Vec<(String, Vec<Found>)>, QrError> {
+    let (conn, display) = connect(display)?;
+    let mut all = Vec::new();
+    for (index, screen) in conn.setup().roots.iter().enumerate() {
+        for area in areas(&conn, &display, index, screen) {
+            check_area(&area, limits)?;
+            let (w, h) = (u32::from(area.width), u32::from(area.height));
+            let need = u64::from(w) * u64::from(h) + STRIP_BYTES as u64;
+            if need > limits.max_alloc_bytes {
+                return Err(QrError::TooLarge {
+                    width: w,
+                    height: h,
+                    limit: "max_alloc_bytes",
+                });
+            }
+            all.push((index, area));
+        }
+    }
     let mut out = Vec::new();
-    for shot in capture_display(display)? {
-        let luma = crate::to_luma(&image::DynamicImage::ImageRgb8(shot.image));
+    for (index, area) in all {
+        let screen = &conn.setup().roots[index];
+        let (w, h) = (u32::from(area.width), u32::from(area.height));
+        let mut raw = vec![0u8; w as usize * h as usize];
+        grab(&conn, screen, &area, Channels::Luma, &mut raw)?;
+        let luma = image::GrayImage::from_raw(w, h, raw)
+            .ok_or_else(|| QrError::Screen("screenshot buffer of the wrong size".into()))?;
         let found = crate::decode_luma(luma, limits)?;
-        out.push((shot.name, found));
+        out.push((area.name, found));
     }
     Ok(out)
 }
