@@ -74,7 +74,10 @@ mod tests {
         // SCARD_E_PROTO_MISMATCH is 0x8010000F in the PC/SC specification (part 5).
         assert!(text.contains("0x8010000F"), "{text}");
         assert!(text.contains("incompatible"), "{text}");
-        assert!(!text.contains("ProtoMismatch"), "no Rust Debug text: {text}");
+        assert!(
+            !text.contains("ProtoMismatch"),
+            "no Rust Debug text: {text}"
+        );
         let TransportError::Backend(text) = map_error(Error::InsufficientBuffer) else {
             panic!("InsufficientBuffer should be a backend error");
         };
