@@ -347,7 +347,7 @@ pub fn read_text_file(
 /// How [`watch_screens`] polls.
 #[derive(Debug, Clone, Copy)]
 pub struct WatchOptions {
-    /// Time between two captures.
+    /// The shortest time between the start of two captures.
     pub interval: std::time::Duration,
     /// Give up after this long (`None`: until cancelled).
     pub timeout: Option<std::time::Duration>,
@@ -362,33 +362,60 @@ impl Default for WatchOptions {
     }
 }
 
+/// After a scan that took `work`, [`watch_screens`] rests at least this many times as
+/// long before the next one: the watch then spends at most a quarter of its time
+/// capturing and decoding (one thread at a time), whatever the screens' size or the
+/// machine's speed.
+pub const WATCH_REST_FACTOR: u32 = 3;
+
+/// How long [`watch_screens`] waits after a scan that took `work`, before the next capture:
+/// the rest of the interval, but never less than [`WATCH_REST_FACTOR`] times `work`.
+pub fn watch_pause(options: &WatchOptions, work: std::time::Duration) -> std::time::Duration {
+    options
+        .interval
+        .saturating_sub(work)
+        .max(work.saturating_mul(WATCH_REST_FACTOR))
+}
+
 /// Watches every monitor until a QR code appears, then returns what was found (once).
 /// `Ok(None)`: the timeout passed, or `cancelled` returned true (checked at least every
-/// interval). Any code counts (a code that is not a TOTP credential is returned too, so
+/// 100 ms). Any code counts (a code that is not a TOTP credential is returned too, so
 /// the caller can say what it is).
+///
+/// CPU use is bounded: each scan is followed by a pause of at least
+/// [`WATCH_REST_FACTOR`] times its own duration ([`watch_pause`]), so the watch keeps at
+/// most a quarter of one core busy. A screen without a code costs a few tens of
+/// milliseconds per scan (docs/qr.md), well below that at the default interval.
 pub fn watch_screens(
     models: &ModelTable,
     options: WatchOptions,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Option<Found>, SourceError> {
     let start = std::time::Instant::now();
+    let step = std::time::Duration::from_millis(100);
     loop {
+        let began = std::time::Instant::now();
         let found = read(SeedInput::Screen, models)?;
         if !found.scanned.is_empty() {
             return Ok(Some(found));
         }
-        let expired = options.timeout.is_some_and(|t| start.elapsed() >= t);
-        if expired || cancelled() {
-            return Ok(None);
-        }
-        let mut slept = std::time::Duration::ZERO;
-        while slept < options.interval {
-            let step = (options.interval - slept).min(std::time::Duration::from_millis(100));
-            std::thread::sleep(step);
-            slept += step;
-            if cancelled() {
+        let pause = watch_pause(&options, began.elapsed());
+        let resume = std::time::Instant::now() + pause;
+        loop {
+            let expired = options.timeout.is_some_and(|t| start.elapsed() >= t);
+            if expired || cancelled() {
                 return Ok(None);
             }
+            let now = std::time::Instant::now();
+            if now >= resume {
+                break;
+            }
+            let mut nap = (resume - now).min(step);
+            if let Some(t) = options.timeout {
+                // Wake up when the timeout passes rather than up to a step later.
+                nap = nap.min(t.saturating_sub(start.elapsed()));
+            }
+            std::thread::sleep(nap);
         }
     }
 }
@@ -416,6 +443,26 @@ mod tests {
             from_seed_file(&file, "8659622000002"),
             Err(SourceError::NoRowForSerial(_))
         ));
+    }
+
+    #[test]
+    fn the_watch_rests_three_times_as_long_as_it_worked() {
+        use std::time::Duration;
+        let ms = Duration::from_millis;
+        let options = WatchOptions {
+            interval: ms(500),
+            timeout: None,
+        };
+        // A quick scan: the rest of the interval.
+        assert_eq!(watch_pause(&options, ms(40)), ms(460));
+        // A slow scan (a 4K screen on a slow machine): three times its length.
+        assert_eq!(watch_pause(&options, ms(200)), ms(600));
+        assert_eq!(watch_pause(&options, ms(2000)), ms(6000));
+        // Busy share = work / (work + pause) never above a quarter.
+        for work in [0u64, 1, 50, 125, 126, 400, 10_000] {
+            let pause = watch_pause(&options, ms(work));
+            assert!(4 * work <= work + pause.as_millis() as u64, "{work} ms");
+        }
     }
 
     #[test]

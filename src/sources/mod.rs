@@ -21,8 +21,8 @@ use safeid_secret::SecretBytes;
 use thiserror::Error;
 
 pub use input::{
-    Found, Origin, Scanned, Secret, SeedInput, WatchOptions, from_seed_file, read, read_text_file,
-    watch_screens,
+    Found, Origin, Scanned, Secret, SeedInput, WATCH_REST_FACTOR, WatchOptions, from_seed_file,
+    read, read_text_file, watch_pause, watch_screens,
 };
 
 pub use crate::plan::MAX_SEED_BYTES;

@@ -23,6 +23,23 @@ pub struct ScanArgs {
     /// Capture and scan every monitor.
     #[arg(long)]
     screen: bool,
+    /// With --screen: keep scanning every monitor until a code appears (say, while the
+    /// service's enrolment page loads), then report it once. Scans pause at least three
+    /// times as long as they take, so the watch uses at most a quarter of one core.
+    #[arg(long, requires = "screen")]
+    watch: bool,
+    /// With --watch: give up after this many seconds (0: watch until interrupted).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 120,
+        requires = "watch"
+    )]
+    timeout: u64,
+    /// With --watch: the shortest time between two scans, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(50..=60_000), requires = "watch")]
+    interval: u64,
     /// Show secrets (in `text` and the credential fields).
     #[arg(long)]
     reveal: bool,
@@ -89,6 +106,33 @@ fn print_found(
     Ok(found.scanned.len())
 }
 
+/// `--watch`: polls the screens through the library's watch (which bounds the CPU use).
+/// A timeout gives an empty result, reported like a scan that found nothing.
+fn watch(
+    args: &ScanArgs,
+    models: &safeid::proto::ModelTable,
+    out: Out,
+) -> Result<Found, SourceError> {
+    let options = sources::WatchOptions {
+        interval: std::time::Duration::from_millis(args.interval),
+        timeout: (args.timeout > 0).then(|| std::time::Duration::from_secs(args.timeout)),
+    };
+    if !out.json {
+        match options.timeout {
+            Some(_) => errln!(
+                "watching every screen for a QR code (gives up after {} s; Ctrl-C stops)",
+                args.timeout
+            ),
+            None => errln!("watching every screen for a QR code (Ctrl-C stops)"),
+        }
+    }
+    let found = sources::watch_screens(models, options, &|| false)?;
+    if found.is_none() && !out.json {
+        errln!("no QR code appeared within {} s", args.timeout);
+    }
+    Ok(found.unwrap_or_default())
+}
+
 pub fn run(args: &ScanArgs, out: Out) -> CliResult {
     if args.files.is_empty() && !args.screen {
         return Err(CliError::usage("give image files to scan, or --screen"));
@@ -115,8 +159,14 @@ pub fn run(args: &ScanArgs, out: Out) -> CliResult {
     }
     let (mut codes, mut errors) = (0usize, 0usize);
     for (name, input) in inputs {
-        let result =
-            input.and_then(|input| print_found(&name, sources::read(input, &models), args, out));
+        let result = input.and_then(|input| {
+            let found = if args.watch && matches!(input, SeedInput::Screen) {
+                watch(args, &models, out)
+            } else {
+                sources::read(input, &models)
+            };
+            print_found(&name, found, args, out)
+        });
         match result {
             Ok(n) => codes += n,
             Err(e) => {

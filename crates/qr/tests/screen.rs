@@ -4,132 +4,22 @@
 //! Skipped (with a message) when `Xvfb` is not installed; Debian package: `xvfb`.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "support/xvfb.rs"]
+mod xvfb;
+
+use std::process::Command;
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{
-    ConnectionExt as _, CreateGCAux, CreateWindowAux, EventMask, ImageFormat, WindowClass,
-};
-use x11rb::wrapper::ConnectionExt as _;
-
-/// Kills the X server when dropped, also when an assertion fails.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_xvfb() -> Option<(Server, String)> {
-    if Command::new("Xvfb")
-        .arg("-help")
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        eprintln!("skipped: Xvfb is not installed (Debian package xvfb)");
-        return None;
-    }
-    // A display number unlikely to be taken, derived from the process id.
-    for attempt in 0..20 {
-        let n = 100 + (std::process::id() as usize + attempt * 7) % 800;
-        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([
-                &display,
-                "-screen",
-                "0",
-                "1920x1080x24",
-                "-screen",
-                "1",
-                "1280x1024x24",
-            ])
-            .args(["-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let server = Server(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if x11rb::connect(Some(&display)).is_ok() {
-                return Some((server, display));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("Xvfb did not start");
-}
-
-/// Maps a window at (x, y) on `screen` showing `luma` (grey, 8 bits).
-fn show(conn: &impl Connection, screen_num: usize, luma: &image::GrayImage, x: i16, y: i16) {
-    let screen = &conn.setup().roots[screen_num];
-    let (w, h) = (luma.width() as u16, luma.height() as u16);
-    let win = conn.generate_id().unwrap();
-    conn.create_window(
-        screen.root_depth,
-        win,
-        screen.root,
-        x,
-        y,
-        w,
-        h,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
-        &CreateWindowAux::new()
-            .background_pixel(screen.white_pixel)
-            .override_redirect(1)
-            .event_mask(EventMask::EXPOSURE),
-    )
-    .unwrap();
-    conn.map_window(win).unwrap();
-    let gc = conn.generate_id().unwrap();
-    conn.create_gc(gc, win, &CreateGCAux::new()).unwrap();
-    // 32-bit little-endian BGRX pixels, sent in strips that fit any request size.
-    let rows_per_strip = (60_000 / (usize::from(w) * 4)).max(1) as u16;
-    let mut row = 0u16;
-    while row < h {
-        let rows = rows_per_strip.min(h - row);
-        let mut data = Vec::with_capacity(usize::from(w) * usize::from(rows) * 4);
-        for yy in row..row + rows {
-            for xx in 0..w {
-                let v = luma.get_pixel(u32::from(xx), u32::from(yy)).0[0];
-                data.extend_from_slice(&[v, v, v, 0]);
-            }
-        }
-        conn.put_image(
-            ImageFormat::Z_PIXMAP,
-            win,
-            gc,
-            w,
-            rows,
-            0,
-            row as i16,
-            0,
-            screen.root_depth,
-            &data,
-        )
-        .unwrap();
-        row += rows;
-    }
-    conn.sync().unwrap();
-}
+use xvfb::{show, start_xvfb};
 
 #[test]
 fn capture_finds_codes_on_every_screen() {
-    let Some((_server, display)) = start_xvfb() else {
+    let Some((_server, display)) = start_xvfb(&["1920x1080x24", "1280x1024x24"]) else {
         return;
     };
     let first = "otpauth://totp/ACME:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME";
     let second = "otpauth://totp/Mail:bob?secret=KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TFOQ";
-    let (conn, _) = x11rb::connect(Some(&display)).unwrap();
+    let (conn, _) = x11rb::connect(Some(&display)).expect(&display);
     assert_eq!(conn.setup().roots.len(), 2);
     show(
         &conn,
@@ -217,4 +107,42 @@ fn child_without_display() {
     let e = safeid_qr::capture_all().unwrap_err();
     assert!(matches!(e, safeid_qr::QrError::WaylandUnsupported), "{e}");
     assert!(e.to_string().contains("Wayland without X"));
+}
+
+#[test]
+fn a_screen_with_a_light_and_a_dark_mode_code_gives_both() {
+    let Some((_server, display)) = start_xvfb(&["1920x1080x24"]) else {
+        return;
+    };
+    let light = "otpauth://totp/ACME:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME";
+    let dark = "otpauth://totp/Chat:carol?secret=MFRGGZDFMZTWQ2LKNNWG23TPOA&issuer=Chat";
+    let (conn, _) = x11rb::connect(Some(&display)).unwrap();
+    // A dark page around the dark-mode code: light modules on a near-black background,
+    // as a dark theme draws it.
+    let mut page = image::GrayImage::from_pixel(900, 900, image::Luma([24]));
+    let mut code = safeid_qr::generate::image(dark, 5).unwrap();
+    image::imageops::invert(&mut code);
+    for p in code.pixels_mut() {
+        p.0[0] = p.0[0].max(24);
+    }
+    image::imageops::overlay(&mut page, &code, 150, 150);
+    show(&conn, 0, &page, 960, 90);
+    show(
+        &conn,
+        0,
+        &safeid_qr::generate::image(light, 5).unwrap(),
+        200,
+        300,
+    );
+
+    let limits = safeid_qr::Limits::default();
+    let scanned = safeid_qr::screen::scan_display(Some(&display), &limits).unwrap();
+    let mut texts: Vec<String> = scanned
+        .iter()
+        .flat_map(|(_, found)| found.iter().map(|f| f.text.expose().to_owned()))
+        .collect();
+    texts.sort();
+    let mut want = vec![dark.to_owned(), light.to_owned()];
+    want.sort();
+    assert_eq!(texts, want);
 }
