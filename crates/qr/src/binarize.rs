@@ -64,9 +64,159 @@ pub fn otsu_from_histogram(hist: &[u64; 256]) -> u8 {
     best
 }
 
+/// `x / d` by a multiplication and a shift, exact for every `x < 2^(8 + 2L)` where
+/// `d <= 2^L`, `L <= 11` (`d <= 2048`): a 64-bit division per pixel would cost more than
+/// the rest of the prefilter together. With `k = 8 + 3L` and `m = ceil(2^k / d)` the
+/// reciprocal's error `m d - 2^k < d` adds less than `x d / 2^k < 1 / d` to `x / d`,
+/// which cannot reach the next integer; `x m < 2^(17 + 4L) <= 2^61` fits.
+#[derive(Clone, Copy)]
+struct Divide {
+    m: u64,
+    k: u32,
+}
+
+impl Divide {
+    fn new(d: u64) -> Option<Self> {
+        if !(1..=2048).contains(&d) {
+            return None;
+        }
+        let l = 64 - (d - 1).leading_zeros();
+        let k = 8 + 3 * l;
+        Some(Self {
+            m: (1u64 << k).div_ceil(d),
+            k,
+        })
+    }
+
+    #[cfg(test)]
+    fn apply(self, x: u64) -> u64 {
+        (x * self.m) >> self.k
+    }
+
+    /// `(a * f) / d` in one multiplication (`a * f` within the bound of [`Divide::apply`]).
+    fn times(self, f: u64) -> Scaled {
+        Scaled {
+            m: self.m * f,
+            k: self.k,
+        }
+    }
+}
+
+/// `a * f / d` with the factor folded into the reciprocal ([`Divide::times`]).
+#[derive(Clone, Copy)]
+struct Scaled {
+    m: u64,
+    k: u32,
+}
+
+impl Scaled {
+    fn apply(self, a: u64) -> u64 {
+        (a * self.m) >> self.k
+    }
+}
+
+/// The black/white bitmap rqrr's `PreparedImage::prepare` makes of `image` with every
+/// grey level xor-ed with `flip` (0: as is, 255: inverted), 1 = black: a moving average
+/// over about 1/8 of the width run both ways along each row (the averages carry over from
+/// row to row, snake-wise), a pixel is black when it is below 95 % of that average. The
+/// same integer arithmetic as rqrr 0.11, so the prefilter sees exactly what the adaptive
+/// pass would. `None` for an image too wide for the fast division (over 32767 pixels).
+pub fn rqrr_adaptive(image: &GrayImage) -> Option<[Vec<u8>; 2]> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let s = (w / 8).max(1) as u64;
+    // avg * (s - 1) / s: the same product as Divide::apply(avg * (s - 1)), one multiply.
+    let decay = Divide::new(s)?.times(s - 1);
+    let raw = image.as_raw();
+    let mut normal = vec![0u8; w * h];
+    let mut inverted = vec![0u8; w * h];
+    // Per pixel: the two averages (both directions) of the image and of its inverse.
+    let mut row_average = vec![[0u64; 2]; w];
+    // The moving averages stay at most 256 s, so avg * (s - 1) < 2^(8 + 2L) as `Divide`
+    // needs.
+    let mut avg = [[0u64; 2]; 2];
+    for y in 0..h {
+        let row = &raw[y * w..(y + 1) * w];
+        row_average.fill([0; 2]);
+        for x in 0..w {
+            let (v, u) = if y % 2 == 0 {
+                (w - 1 - x, x)
+            } else {
+                (x, w - 1 - x)
+            };
+            let (pv, pu) = (u64::from(row[v]), u64::from(row[u]));
+            avg[0][0] = decay.apply(avg[0][0]) + pv;
+            avg[0][1] = decay.apply(avg[0][1]) + pu;
+            avg[1][0] = decay.apply(avg[1][0]) + (255 - pv);
+            avg[1][1] = decay.apply(avg[1][1]) + (255 - pu);
+            row_average[v][0] += avg[0][0];
+            row_average[u][0] += avg[0][1];
+            row_average[v][1] += avg[1][0];
+            row_average[u][1] += avg[1][1];
+        }
+        // rqrr: black when p < floor(avg * 95 / (200 s)), i.e. when (p + 1) * 200 s <= avg * 95.
+        let out = normal[y * w..(y + 1) * w]
+            .iter_mut()
+            .zip(&mut inverted[y * w..(y + 1) * w]);
+        for (((n, i), &p), a) in out.zip(row).zip(&row_average) {
+            let p = u64::from(p);
+            *n = u8::from((p + 1) * 200 * s <= a[0] * 95);
+            *i = u8::from((256 - p) * 200 * s <= a[1] * 95);
+        }
+    }
+    Some([normal, inverted])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bitmap rqrr itself prepares (1 = black), read back pixel by pixel.
+    fn reference_adaptive(image: &GrayImage, flip: u8) -> Vec<u8> {
+        let (w, h) = (image.width() as usize, image.height() as usize);
+        let raw = image.as_raw();
+        let prepared =
+            rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| raw[y * w + x] ^ flip);
+        let mut out = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                out.push(u8::from(prepared.get_pixel_at(x, y) == 1u8));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_division_is_exact() {
+        let mut rng = crate::corpus::Rng::new(3);
+        for d in (1..=2048u64).step_by(3).chain([2047, 2048]) {
+            let div = Divide::new(d).unwrap();
+            let l = 64 - (d - 1).leading_zeros();
+            let top = (1u64 << (8 + 2 * l)) - 1;
+            for _ in 0..300 {
+                let x = rng.next_u64() % (top + 1);
+                assert_eq!(div.apply(x), x / d, "{x} / {d}");
+            }
+            assert_eq!(div.apply(top), top / d);
+            assert_eq!(div.apply(d - 1), 0);
+            assert_eq!(div.apply(d), 1);
+        }
+        assert!(Divide::new(0).is_none() && Divide::new(2049).is_none());
+    }
+
+    #[test]
+    fn adaptive_bitmap_matches_rqrrs_loop() {
+        for (condition, index) in [
+            (crate::corpus::Condition::Plain, 0),
+            (crate::corpus::Condition::DarkMode, 1),
+        ] {
+            let s = crate::corpus::sample(condition, 2, index);
+            let luma = crate::load_luma(&s.bytes, &crate::Limits::default()).unwrap_or_default();
+            let crop = image::imageops::crop_imm(&luma, 300, 200, 700, 300).to_image();
+            let ours = rqrr_adaptive(&crop).unwrap();
+            assert!(ours[0] == reference_adaptive(&crop, 0));
+            assert!(ours[1] == reference_adaptive(&crop, 255));
+        }
+    }
 
     #[test]
     fn otsu_splits_two_peaks() {

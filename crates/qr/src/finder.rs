@@ -243,7 +243,15 @@ fn merge(out: &mut Vec<(Finder, u32)>, f: Finder) {
 /// Regions that may hold a code: for every three finder candidates of similar size that
 /// form a right isosceles triangle (the three corners of a QR code), the square they span
 /// plus a margin; overlapping regions merged. At most `max` triangles are considered.
-pub fn regions(finders: &[(Finder, u32)], width: u32, height: u32, max: usize) -> Vec<Rect> {
+/// With `sample` (grey level, dark low) a triangle must also show its two timing patterns
+/// ([`timing`]): text and icons make many false triangles, each an rqrr run otherwise.
+pub fn regions(
+    finders: &[(Finder, u32)],
+    width: u32,
+    height: u32,
+    max: usize,
+    sample: Option<&dyn Fn(f32, f32) -> f32>,
+) -> Vec<Rect> {
     let f: Vec<Finder> = finders.iter().map(|(f, _)| *f).collect();
     let mut boxes: Vec<(f32, f32, f32, f32)> = Vec::new();
     let similar = |a: &Finder, b: &Finder| {
@@ -270,7 +278,7 @@ pub fn regions(finders: &[(Finder, u32)], width: u32, height: u32, max: usize) -
                 let (ux, uy) = (f[j].x - c.x, f[j].y - c.y);
                 let (vx, vy) = (f[k].x - c.x, f[k].y - c.y);
                 let cos = (ux * vx + uy * vy) / (dj * dk);
-                if cos.abs() > 0.3 {
+                if cos.abs() > 0.3 || sample.is_some_and(|s| !timing(c, &f[j], &f[k], &s)) {
                     continue;
                 }
                 // The fourth corner completes the parallelogram.
@@ -315,6 +323,252 @@ pub fn regions(finders: &[(Finder, u32)], width: u32, height: u32, max: usize) -
         .collect()
 }
 
+/// rqrr 0.11's row test for a capstone, as it writes it: the mean of the four one-module
+/// runs is `avg`, every run must be within `3/4 avg` of 1, 1, 3, 1, 1 times `avg`.
+fn rqrr_ratio(runs: &[usize; 5]) -> bool {
+    const CHECK: [usize; 5] = [1, 1, 3, 1, 1];
+    let avg = (runs[0] + runs[1] + runs[3] + runs[4]) / 4;
+    let err = avg * 3 / 4;
+    runs.iter()
+        .zip(CHECK)
+        .all(|(&r, c)| r + err >= c * avg && r <= c * avg + err)
+}
+
+/// The same pattern across (a scaled and sheared copy of concentric squares gives it along
+/// every line through the centre), with double rqrr's tolerance: blur, perspective and a
+/// rotation stretch the runs of one direction against the other.
+fn loose_ratio(runs: &[usize; 5]) -> bool {
+    let avg = (runs[0] + runs[1] + runs[3] + runs[4]) as f32 / 4.0;
+    let ok = |r: usize, n: f32| (r as f32 - n * avg).abs() <= 1.5 * avg + 1.0;
+    runs.iter()
+        .zip([1.0, 1.0, 3.0, 1.0, 1.0])
+        .all(|(&r, n)| ok(r, n))
+}
+
+/// Whether a whole-image rqrr pass on the bitmap `is_dark` (by pixel index, `width` x
+/// `height`) can find a grid at all: rqrr needs three capstones, each first seen as a row
+/// whose runs pass its 1:1:3:1:1 test; this counts the places where a row does (every
+/// row, rqrr's exact test) and the column through the centre stone shows the pattern too
+/// (with a loose test), merging hits closer than half their width. Fewer than three such
+/// places: the pass cannot decode anything and is skipped.
+///
+/// This is what makes a screen without a code cheap: text and icons give many row hits
+/// but rarely three that also hold vertically.
+pub fn could_hold_three_capstones(
+    bits: &[u8],
+    width: usize,
+    height: usize,
+    dark: u8,
+    row_step: usize,
+) -> bool {
+    if bits.len() < width * height {
+        return true;
+    }
+    let is_dark = |i: usize| bits[i] == dark;
+    let light = [1 - dark.min(1); 8];
+    let dark8 = [dark; 8];
+    let mut places: Vec<(f32, f32, f32)> = Vec::new();
+    for y in (0..height).step_by(row_step.max(1)) {
+        let row = &bits[y * width..(y + 1) * width];
+        let mut runs = [0usize; 5];
+        let mut changes = 0usize;
+        let mut colour = width > 0 && row[0] == dark;
+        let mut current = 0usize;
+        let mut x = 0usize;
+        // One virtual light pixel past the end, as rqrr adds.
+        while x <= width {
+            let c = x < width && row[x] == dark;
+            if c == colour {
+                current += 1;
+                x += 1;
+                // Screens are mostly long uniform runs: skip them 8 pixels at a time.
+                let same = if colour { &dark8 } else { &light };
+                while x + 8 <= width && row[x..x + 8] == same[..] {
+                    current += 8;
+                    x += 8;
+                }
+                continue;
+            }
+            runs.rotate_left(1);
+            runs[4] = current;
+            changes += 1;
+            if colour && changes >= 5 && rqrr_ratio(&runs) {
+                let total: usize = runs.iter().sum();
+                let cx = x - runs[4] - runs[3] - runs[2].div_ceil(2);
+                if let Some(cy) = vertical_loose(width, height, &is_dark, cx, y, total) {
+                    let (fx, fy, size) = (cx as f32, cy, total as f32);
+                    let known = places.iter().any(|&(px, py, ps)| {
+                        let r = ps.min(size) / 2.0;
+                        (px - fx).abs() < r && (py - fy).abs() < r
+                    });
+                    if !known {
+                        places.push((fx, fy, size));
+                        if places.len() > MAX_PLACES {
+                            return true;
+                        }
+                    }
+                }
+            }
+            colour = c;
+            current = 1;
+            x += 1;
+        }
+    }
+    let sample = |x: f32, y: f32| {
+        let (xi, yi) = (x.round(), y.round());
+        if xi < 0.0 || yi < 0.0 || xi >= width as f32 || yi >= height as f32 {
+            return 255.0;
+        }
+        if is_dark(yi as usize * width + xi as usize) {
+            0.0
+        } else {
+            255.0
+        }
+    };
+    has_corner_triangle(&places, &sample)
+}
+
+/// Beyond this many capstone-like places the triangle test is not worth it (the pass runs).
+const MAX_PLACES: usize = 150;
+
+/// Whether three places could be the capstones of one code as rqrr groups them: from one
+/// corner, the other two lie along its two module axes (rqrr: within about 11 degrees of
+/// each, so 90 +- 23 degrees apart; here 90 +- 30) at distances within 25 % of each other
+/// (here 40 %), 1.6 to 26 capstone widths away (versions 1 to 40 are 2 to 24.3), and the
+/// two timing patterns between them alternate (`timing`: grey level or bitmap, dark low).
+fn has_corner_triangle<S: Fn(f32, f32) -> f32>(places: &[(f32, f32, f32)], sample: &S) -> bool {
+    for (i, a) in places.iter().enumerate() {
+        let near: Vec<usize> = (0..places.len())
+            .filter(|&j| j != i)
+            .filter(|&j| {
+                let b = places[j];
+                let d = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+                let r = b.2 / a.2;
+                (0.5..=2.0).contains(&r) && d >= 1.6 * a.2.max(b.2) && d <= 26.0 * a.2.min(b.2)
+            })
+            .collect();
+        for (k, &j) in near.iter().enumerate() {
+            for &l in &near[k + 1..] {
+                let (b, c) = (places[j], places[l]);
+                let f = |p: (f32, f32, f32)| Finder {
+                    x: p.0,
+                    y: p.1,
+                    size: p.2,
+                };
+                if corner_triangle(&f(*a), &f(b), &f(c)) && timing(&f(*a), &f(b), &f(c), sample) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Corner `a` with neighbours `b` and `c`: distances within 40 %, 90 +- 30 degrees apart.
+pub fn corner_triangle(a: &Finder, b: &Finder, c: &Finder) -> bool {
+    let (ux, uy) = (b.x - a.x, b.y - a.y);
+    let (vx, vy) = (c.x - a.x, c.y - a.y);
+    let (du, dv) = ((ux * ux + uy * uy).sqrt(), (vx * vx + vy * vy).sqrt());
+    if du <= 0.0 || dv <= 0.0 {
+        return false;
+    }
+    let cos = (ux * vx + uy * vy) / (du * dv);
+    du.max(dv) / du.min(dv) <= 1.4 && cos.abs() <= 0.5
+}
+
+/// Whether the timing patterns of a code with capstones at corner `a` and `b`, `c` show:
+/// module row 6 from `a` to `b` (3 modules off the centre line, towards `c`) and likewise
+/// from `a` to `c` alternate dark and light. `sample(x, y)` is a grey level, dark low.
+/// The module count between centres is `4 v + 10` for version `v`: the estimate from the
+/// capstone width and its two neighbours are tried. At least 70 % of the steps between
+/// neighbouring modules must go the right way by at least 6 grey levels.
+pub fn timing<S: Fn(f32, f32) -> f32>(a: &Finder, b: &Finder, c: &Finder, sample: &S) -> bool {
+    let line_ok = |to: &Finder, side: &Finder| {
+        let (dx, dy) = (to.x - a.x, to.y - a.y);
+        let d = (dx * dx + dy * dy).sqrt();
+        let (sx, sy) = (side.x - a.x, side.y - a.y);
+        let ds = (sx * sx + sy * sy).sqrt();
+        if d <= 0.0 || ds <= 0.0 {
+            return false;
+        }
+        let module = (a.size + to.size) / 14.0;
+        let estimate = ((d / module - 10.0) / 4.0).round() as i32;
+        (estimate - 1..=estimate + 1).filter(|&v| v >= 1).any(|v| {
+            let n = (4 * v + 10) as f32;
+            let m = d / n;
+            let (ox, oy) = (sx / ds * 3.0 * m, sy / ds * 3.0 * m);
+            // Module columns 8 ..= n - 2 of the timing row, `t` modules past a's centre.
+            let values: Vec<f32> = (5..=(n as i32 - 5))
+                .map(|t| {
+                    let k = t as f32 / n;
+                    sample(a.x + dx * k + ox, a.y + dy * k + oy)
+                })
+                .collect();
+            let steps = values.len().saturating_sub(1);
+            let good = values
+                .windows(2)
+                .enumerate()
+                .filter(|(i, w)| {
+                    // t = 5 + i: odd t (even column) is dark, so the step goes up from it.
+                    let up = (5 + i) % 2 == 1;
+                    let diff = if up { w[1] - w[0] } else { w[0] - w[1] };
+                    diff >= 6.0
+                })
+                .count();
+            steps >= 3 && good * 10 >= steps * 7
+        })
+    };
+    line_ok(b, c) && line_ok(c, b)
+}
+
+/// The column through (x, y), which is dark: the centre run and two runs on either side;
+/// `Some(vertical centre)` when they pass [`loose_ratio`] and span 0.4-2.5 times
+/// `horizontal`.
+fn vertical_loose<F: Fn(usize) -> bool>(
+    width: usize,
+    height: usize,
+    is_dark: &F,
+    x: usize,
+    y: usize,
+    horizontal: usize,
+) -> Option<f32> {
+    let at = |yy: usize| is_dark(yy * width + x);
+    if x >= width || !at(y) {
+        return None;
+    }
+    let max_run = horizontal * 3;
+    let mut up = [0usize; 3];
+    let mut yy = y as isize;
+    for (i, run) in up.iter_mut().enumerate() {
+        let want = i % 2 == 0;
+        while yy >= 0 && at(yy as usize) == want && *run <= max_run {
+            *run += 1;
+            yy -= 1;
+        }
+        if *run == 0 || *run > max_run {
+            return None;
+        }
+    }
+    let top = (yy + 1) as usize;
+    let mut down = [0usize; 3];
+    let mut yy = y + 1;
+    for (i, run) in down.iter_mut().enumerate() {
+        let want = i % 2 == 0;
+        while yy < height && at(yy) == want && *run <= max_run {
+            *run += 1;
+            yy += 1;
+        }
+        if (i > 0 && *run == 0) || *run > max_run {
+            return None;
+        }
+    }
+    let runs = [up[2], up[1], up[0] + down[0], down[1], down[2]];
+    let total: usize = runs.iter().sum();
+    let h = horizontal as f32;
+    let t = total as f32;
+    (loose_ratio(&runs) && t >= 0.4 * h && t <= 2.5 * h).then(|| top as f32 + t / 2.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,7 +597,7 @@ mod tests {
                 "no finder at ({ex}, {ey}): {found:?}"
             );
         }
-        let rs = regions(&found, img.width(), img.height(), 8);
+        let rs = regions(&found, img.width(), img.height(), 8, None);
         assert_eq!(rs.len(), 1, "{rs:?}");
         let (x, y, w, h) = rs[0];
         assert!(x <= 4 * module && y <= 4 * module, "{rs:?}");
@@ -364,6 +618,60 @@ mod tests {
             }
         }
         assert!(dark.bits.contains(&1) && light.bits.contains(&1));
+    }
+
+    #[test]
+    fn rqrr_ratio_follows_its_tolerance() {
+        assert!(rqrr_ratio(&[4, 4, 12, 4, 4]));
+        // avg 4, err 3: one-module runs 1..=7, the centre 9..=15.
+        assert!(rqrr_ratio(&[1, 7, 9, 7, 1]));
+        assert!(rqrr_ratio(&[4, 4, 15, 4, 4]));
+        assert!(!rqrr_ratio(&[4, 4, 16, 4, 4]));
+        assert!(!rqrr_ratio(&[4, 4, 8, 4, 4]));
+        assert!(!rqrr_ratio(&[4, 4, 4, 4, 4]));
+    }
+
+    #[test]
+    fn a_code_holds_three_capstone_places_and_a_blank_or_striped_image_none() {
+        let img = crate::generate::image("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", 3)
+            .unwrap_or_default();
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let raw = img.as_raw();
+        let bits: Vec<u8> = raw.iter().map(|&p| u8::from(p < 128)).collect();
+        assert!(could_hold_three_capstones(&bits, w, h, 1, 1));
+        assert!(could_hold_three_capstones(&bits, w, h, 1, 2));
+        // The same code inverted has no dark-on-light capstone.
+        assert!(!could_hold_three_capstones(&bits, w, h, 0, 1));
+        // Vertical bars 1:1:3:1:1 wide pass the row test everywhere but never the column.
+        let bars = [1u8, 0, 1, 1, 1, 0, 1, 0, 0, 0];
+        let striped: Vec<u8> = (0..200 * 200)
+            .map(|i| bars[(i % 200) / 4 % bars.len()])
+            .collect();
+        assert!(!could_hold_three_capstones(&striped, 200, 200, 1, 1));
+        assert!(!could_hold_three_capstones(
+            &vec![0; 40_000],
+            200,
+            200,
+            1,
+            1
+        ));
+        // Three capstones with blank between them (no timing patterns) are no code.
+        let mut no_timing = bits.clone();
+        let q = 4 * 3;
+        for y in q..h - q {
+            for x in q..w - q {
+                let (mx, my) = ((x - q) / 3, (y - q) / 3);
+                let side = (w - 2 * q) / 3;
+                let in_finder = |a: usize, b: usize| a < 8 && b < 8;
+                if !(in_finder(mx, my)
+                    || in_finder(side - 1 - mx, my)
+                    || in_finder(mx, side - 1 - my))
+                {
+                    no_timing[y * w + x] = 0;
+                }
+            }
+        }
+        assert!(!could_hold_three_capstones(&no_timing, w, h, 1, 1));
     }
 
     #[test]

@@ -36,7 +36,7 @@ use std::path::Path;
 pub use error::QrError;
 pub use limits::Limits;
 pub use load::{caught_panics, load_luma, to_luma};
-pub use pipeline::{Found, decode_luma};
+pub use pipeline::{Found, decode_luma, decode_luma_exhaustive};
 pub use screen::{Screenshot, capture_all, capture_display, scan_display, scan_screens};
 
 /// Decodes every QR code in an image file.

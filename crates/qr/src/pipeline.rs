@@ -9,8 +9,8 @@ use std::time::Instant;
 use image::GrayImage;
 use safeid_secret::SecretString;
 
-use crate::binarize::{otsu, three_thresholds};
-use crate::finder::{Bitmap, Finder, find, local_bitmaps, regions};
+use crate::binarize::{otsu, rqrr_adaptive, three_thresholds};
+use crate::finder::{Bitmap, Finder, could_hold_three_capstones, find, local_bitmaps, regions};
 use crate::{Limits, QrError};
 
 /// One QR code found in an image.
@@ -83,6 +83,22 @@ struct PassResult {
 /// call returns [`QrError::Deadline`] and the worker is told to stop at its next check.
 /// A panic inside a decoder is caught and only ends that pass.
 pub fn decode_luma(image: GrayImage, limits: &Limits) -> Result<Vec<Found>, QrError> {
+    decode_luma_with(image, limits, true)
+}
+
+/// [`decode_luma`] without the prefilters (every rqrr pass runs, every finder triangle is
+/// tried): the reference that tests and the benchmark hold the fast path against ("no code
+/// the full cascade finds is lost"). Much slower on screens without a code.
+#[doc(hidden)]
+pub fn decode_luma_exhaustive(image: GrayImage, limits: &Limits) -> Result<Vec<Found>, QrError> {
+    decode_luma_with(image, limits, false)
+}
+
+fn decode_luma_with(
+    image: GrayImage,
+    limits: &Limits,
+    prefilter: bool,
+) -> Result<Vec<Found>, QrError> {
     limits.check_dimensions(image.width(), image.height())?;
     let deadline = Instant::now() + limits.deadline;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -91,7 +107,7 @@ pub fn decode_luma(image: GrayImage, limits: &Limits) -> Result<Vec<Found>, QrEr
     let handle = std::thread::Builder::new()
         .name("safeid-qr-decode".into())
         .spawn(move || {
-            let found = run_passes(&image, &worker_cancel, deadline);
+            let found = run_passes(&image, &worker_cancel, deadline, prefilter);
             // The receiver is gone only after a timeout; nothing left to do then.
             let _ = tx.send(found);
         })
@@ -125,7 +141,12 @@ const MAX_FINDERS: usize = 300;
 
 /// Finds regions that hold finder patterns and decodes them; falls back to whole-image
 /// passes when that finds nothing but the image may still hold a code.
-fn run_passes(image: &GrayImage, cancel: &AtomicBool, deadline: Instant) -> Vec<Found> {
+fn run_passes(
+    image: &GrayImage,
+    cancel: &AtomicBool,
+    deadline: Instant,
+    prefilter: bool,
+) -> Vec<Found> {
     let stop = || cancel.load(Ordering::Relaxed) || Instant::now() >= deadline;
     let mut all: Vec<Found> = Vec::new();
     let (w, h) = image.dimensions();
@@ -134,17 +155,35 @@ fn run_passes(image: &GrayImage, cancel: &AtomicBool, deadline: Instant) -> Vec<
     let candidates = catch_unwind(AssertUnwindSafe(|| finder_candidates(image)));
     if let Ok(per_polarity) = candidates {
         for (inverted, finders) in per_polarity {
-            // Codes of both polarities on one screen are rare: once one polarity gave codes,
-            // the other (whose false triangles tend to be large) is skipped.
-            if finders.is_empty() || !all.is_empty() {
+            // Both polarities: a screen may show a light and a dark-mode code side by side.
+            if finders.is_empty() {
                 continue;
             }
             saw_finders = true;
             overflow |= finders.len() > MAX_FINDERS;
-            let rs = regions(&finders, w, h, MAX_TRIANGLES);
+            let raw = image.as_raw();
+            // Bilinear grey level, dark low in the polarity searched.
+            let sample = |x: f32, y: f32| {
+                let (x, y) = (x.clamp(0.0, (w - 1) as f32), y.clamp(0.0, (h - 1) as f32));
+                let (x0, y0) = (x as usize, y as usize);
+                let (x1, y1) = ((x0 + 1).min(w as usize - 1), (y0 + 1).min(h as usize - 1));
+                let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+                let p = |xx: usize, yy: usize| f32::from(raw[yy * w as usize + xx]);
+                let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+                let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+                let v = top * (1.0 - fy) + bottom * fy;
+                if inverted { 255.0 - v } else { v }
+            };
+            let timing: Option<&dyn Fn(f32, f32) -> f32> = prefilter.then_some(&sample);
+            let rs = regions(&finders, w, h, MAX_TRIANGLES, timing);
             for (x, y, rw, rh) in rs {
                 if stop() {
                     return all;
+                }
+                // A code already decoded explains this region: its false triangles in the
+                // other polarity (quiet zone and modules) tend to be large and slow.
+                if all.iter().any(|f| covers(&f.bounds, (x, y, rw, rh))) {
+                    continue;
                 }
                 let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
                 let smallest = finders
@@ -157,7 +196,7 @@ fn run_passes(image: &GrayImage, cancel: &AtomicBool, deadline: Instant) -> Vec<
                     })
                     .map(|(f, _)| f.size)
                     .fold(f32::MAX, f32::min);
-                for mut f in decode_region(&crop, inverted, smallest) {
+                for mut f in decode_region(&crop, inverted, smallest, prefilter) {
                     for p in &mut f.bounds {
                         *p = (p.0.saturating_add(x as i32), p.1.saturating_add(y as i32));
                     }
@@ -169,7 +208,22 @@ fn run_passes(image: &GrayImage, cancel: &AtomicBool, deadline: Instant) -> Vec<
     if !all.is_empty() || (!saw_finders && u64::from(w) * u64::from(h) > SMALL_IMAGE && !overflow) {
         return all;
     }
-    whole_image_passes(image, all, &stop)
+    whole_image_passes(image, all, &stop, prefilter)
+}
+
+/// Whether the code with these corners covers the middle of the region (the region was
+/// cropped around it).
+fn covers(bounds: &[(i32, i32); 4], (x, y, w, h): (u32, u32, u32, u32)) -> bool {
+    let (cx, cy) = (
+        i64::from(x) + i64::from(w) / 2,
+        i64::from(y) + i64::from(h) / 2,
+    );
+    let xs = bounds.map(|p| i64::from(p.0));
+    let ys = bounds.map(|p| i64::from(p.1));
+    let (x0, x1) = (xs.iter().min(), xs.iter().max());
+    let (y0, y1) = (ys.iter().min(), ys.iter().max());
+    matches!((x0, x1, y0, y1), (Some(&x0), Some(&x1), Some(&y0), Some(&y1))
+        if (x0..=x1).contains(&cx) && (y0..=y1).contains(&cy))
 }
 
 /// At most this many finder triangles (candidate codes) per polarity.
@@ -200,8 +254,17 @@ fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>); 2] {
 
 /// Decodes one cropped region: Otsu on the crop, then (small modules) the crop upscaled
 /// twice, then rqrr's adaptive threshold; stops at the first attempt that decodes.
-fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Found> {
+fn decode_region(
+    crop: &GrayImage,
+    inverted: bool,
+    finder_size: f32,
+    prefilter: bool,
+) -> Vec<Found> {
     let mut found = Vec::new();
+    let mut crop_cache = Bitmaps {
+        otsu: None,
+        adaptive: None,
+    };
     let names = if inverted {
         [
             "roi-otsu-inverted",
@@ -216,6 +279,9 @@ fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Foun
             name,
             binarize: Binarize::Threshold { t, inverted },
         };
+        if prefilter && !could_decode(crop, &pass, &mut crop_cache) {
+            continue;
+        }
         let r = run_pass(crop, &pass);
         let clean = r.failed_grids == 0 && !r.panicked;
         merge(&mut found, r.found);
@@ -238,7 +304,19 @@ fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Foun
             },
             binarize: Binarize::Otsu { inverted },
         };
-        let mut r = run_pass(&big, &pass);
+        let mut r = if !prefilter
+            || could_decode(
+                &big,
+                &pass,
+                &mut Bitmaps {
+                    otsu: None,
+                    adaptive: None,
+                },
+            ) {
+            run_pass(&big, &pass)
+        } else {
+            PassResult::default()
+        };
         for f in &mut r.found {
             for p in &mut f.bounds {
                 *p = (p.0 / 2, p.1 / 2);
@@ -257,7 +335,9 @@ fn decode_region(crop: &GrayImage, inverted: bool, finder_size: f32) -> Vec<Foun
         },
         binarize: Binarize::Adaptive { inverted },
     };
-    merge(&mut found, run_pass(crop, &pass).found);
+    if !prefilter || could_decode(crop, &pass, &mut crop_cache) {
+        merge(&mut found, run_pass(crop, &pass).found);
+    }
     found
 }
 
@@ -266,10 +346,21 @@ fn whole_image_passes(
     image: &GrayImage,
     mut all: Vec<Found>,
     stop: &dyn Fn() -> bool,
+    prefilter: bool,
 ) -> Vec<Found> {
+    let mut cache = Bitmaps {
+        otsu: None,
+        adaptive: None,
+    };
     for pass in PASSES {
         if stop() {
             break;
+        }
+        // A pass whose bitmap does not show three capstone-like places cannot decode:
+        // skipping it is what makes a screen without a code cheap.
+        let possible = !prefilter || could_decode(image, pass, &mut cache);
+        if !possible {
+            continue;
         }
         let result = run_pass(image, pass);
         merge(&mut all, result.found);
@@ -287,6 +378,46 @@ pub(crate) fn merge(all: &mut Vec<Found>, found: Vec<Found>) {
     for f in found {
         if all.iter().all(|a| a.text != f.text) {
             all.push(f);
+        }
+    }
+}
+
+/// Rows the prefilter scans: a capstone's centre run is 3 modules high, so at 1 px per
+/// module (below which rqrr decodes nothing) every other row still crosses it.
+const PREFILTER_ROW_STEP: usize = 2;
+
+/// The bitmaps of a set of passes, built once for the prefilter.
+struct Bitmaps {
+    /// The global Otsu bitmap (1 = at or below the threshold).
+    otsu: Option<Vec<u8>>,
+    /// rqrr's adaptive bitmaps: of the image, of its inverse.
+    adaptive: Option<Option<[Vec<u8>; 2]>>,
+}
+
+/// Whether `pass` on `image` can decode anything at all: its bitmap must show three
+/// capstone-like places in a corner triangle with timing patterns (see
+/// `finder::could_hold_three_capstones`). A few operations per pixel, against rqrr's
+/// region labelling and grid tests; `cache` keeps the bitmaps between passes.
+fn could_decode(image: &GrayImage, pass: &Pass, cache: &mut Bitmaps) -> bool {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let threshold = |t: u8| image.as_raw().iter().map(|&p| u8::from(p <= t)).collect();
+    let check = |bits: &[u8], dark: u8| {
+        catch_unwind(AssertUnwindSafe(|| {
+            could_hold_three_capstones(bits, w, h, dark, PREFILTER_ROW_STEP)
+        }))
+        .unwrap_or(true)
+    };
+    match pass.binarize {
+        Binarize::Otsu { inverted } => {
+            let bits = cache.otsu.get_or_insert_with(|| threshold(otsu(image)));
+            check(bits, u8::from(!inverted))
+        }
+        Binarize::Threshold { t, inverted } => check(&threshold(t), u8::from(!inverted)),
+        Binarize::Adaptive { inverted } => {
+            match cache.adaptive.get_or_insert_with(|| rqrr_adaptive(image)) {
+                Some(bits) => check(&bits[usize::from(inverted)], 1),
+                None => true,
+            }
         }
     }
 }
