@@ -167,6 +167,7 @@ pub fn rqrr_adaptive(image: &GrayImage) -> Option<[Vec<u8>; 2]> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
