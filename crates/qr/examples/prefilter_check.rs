@@ -3,7 +3,7 @@
 //! fast path (`decode_luma`), and the fast path must find nothing on screens without a code.
 //! Prints per condition the successes of both and the decode medians.
 //!
-//! `cargo run --release -p safeid-qr --example prefilter_check -- [--per N] [--seed S]`
+//! `cargo run --release -p safeid-qr --example prefilter_check -- [--per N] [--seed S] [--only CONDITION]`
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -36,7 +36,14 @@ fn main() {
         "{:<14} {:>4} {:>10} {:>10} {:>5} {:>12} {:>12}",
         "condition", "n", "exhaustive", "fast", "lost", "exh. ms", "fast ms"
     );
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1));
     for condition in Condition::ALL {
+        if only.is_some_and(|o| o != condition.name()) {
+            continue;
+        }
         let (mut ok_e, mut ok_f, mut lost_c) = (0, 0, 0);
         let (mut te, mut tf) = (Vec::new(), Vec::new());
         for index in 0..per {
