@@ -682,7 +682,15 @@ fn xvfb(geometry: &str) -> Option<(Server, String)> {
         }
         let display = format!(":{n}");
         let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", geometry, "-nolisten", "tcp"])
+            .args([
+                &display,
+                "-screen",
+                "0",
+                geometry,
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -49,7 +49,10 @@ pub fn start_xvfb(screens: &[&str]) -> Option<(Server, String)> {
             .args(screens.iter().enumerate().flat_map(|(i, geometry)| {
                 ["-screen".to_owned(), i.to_string(), (*geometry).to_owned()]
             }))
-            .args(["-nolisten", "tcp"])
+            // -noreset: by default Xvfb resets itself whenever its last client leaves, and a
+            // connection that arrives during the reset is dropped ("connection reset by
+            // peer"); a scan that connects once per poll met exactly that.
+            .args(["-nolisten", "tcp", "-noreset"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
