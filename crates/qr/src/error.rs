@@ -48,11 +48,23 @@ pub enum QrError {
     /// Screen capture failed (no display, protocol error, unsupported session).
     #[error("screen capture: {0}")]
     Screen(String),
-    /// A Wayland session without an X server (XWayland) to capture from.
+    /// A Wayland session without an X server (XWayland) to capture from, in a build without
+    /// the `wayland` feature of `safeid-qr`.
     #[error(
-        "Wayland without X: screen capture is not supported yet; save a screenshot and scan the file instead"
+        "Wayland without X: this build of safeid lacks the `wayland` feature (screen capture through the desktop portal or wlroots screencopy); rebuild with it, or save a screenshot and scan the file instead"
     )]
     WaylandUnsupported,
+    /// The desktop's screenshot portal (xdg-desktop-portal) asked the user for permission to
+    /// take a screenshot, and it was refused or not given in time. The text says which.
+    ///
+    /// Desktops such as GNOME or KDE may show a permission dialog the first time a program
+    /// asks for a screenshot; the capture waits at most
+    /// [`PORTAL_TIMEOUT`](crate::screen::PORTAL_TIMEOUT) for the answer. This error is not
+    /// worked around by another capture method: the user's refusal stands.
+    #[error(
+        "the desktop asked for permission to take a screenshot and {0}; allow screenshots for this program and scan again, or save a screenshot and scan the file instead"
+    )]
+    ScreenPermission(String),
     /// The text does not fit in a QR code, or the PNG could not be encoded.
     #[error("cannot generate QR code: {0}")]
     Generate(String),
