@@ -54,15 +54,17 @@ pub enum QrError {
         "Wayland without X: this build of safeid lacks the `wayland` feature (screen capture through the desktop portal or wlroots screencopy); rebuild with it, or save a screenshot and scan the file instead"
     )]
     WaylandUnsupported,
-    /// The desktop's screenshot portal (xdg-desktop-portal) asked the user for permission to
-    /// take a screenshot, and it was refused or not given in time. The text says which.
+    /// The desktop's screenshot portal (xdg-desktop-portal) gave no screenshot: the user
+    /// refused the permission dialog (now, or before and the desktop remembers), cancelled,
+    /// or did not answer in time; the portal does not tell a refusal from its other
+    /// failures. The text says what the portal answered.
     ///
     /// Desktops such as GNOME or KDE may show a permission dialog the first time a program
     /// asks for a screenshot; the capture waits at most
     /// [`PORTAL_TIMEOUT`](crate::screen::PORTAL_TIMEOUT) for the answer. This error is not
     /// worked around by another capture method: the user's refusal stands.
     #[error(
-        "the desktop asked for permission to take a screenshot and {0}; allow screenshots for this program and scan again, or save a screenshot and scan the file instead"
+        "the desktop's screenshot portal may ask for permission, and gave no screenshot: {0}; allow screenshots for this program (in the dialog or the desktop's privacy settings) and scan again, or save a screenshot and scan the file instead"
     )]
     ScreenPermission(String),
     /// The text does not fit in a QR code, or the PNG could not be encoded.

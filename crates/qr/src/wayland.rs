@@ -9,12 +9,14 @@
 //!    temporary file is then removed, but only when it is plainly the portal's own
 //!    temporary file (see [`is_portal_temp`]).
 //! 2. When no portal answers (no session bus, no portal service, no Screenshot interface,
-//!    or a portal that reports a failure), the wlroots screencopy protocol
+//!    no reply to the call), the wlroots screencopy protocol
 //!    (`zwlr_screencopy_manager_v1`) straight on the compositor's socket, one capture per
 //!    `wl_output`, through a shared-memory buffer read back with ordinary file reads.
 //!
-//! A refusal from the portal (the user said no) is returned as
-//! [`QrError::ScreenPermission`] and not worked around with screencopy.
+//! An answer from the portal that gives no image (response 1, cancelled; response 2,
+//! which xdg-desktop-portal also sends when the user refused the permission dialog or
+//! refused it before) is returned as [`QrError::ScreenPermission`] and not worked around
+//! with screencopy.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -244,11 +246,16 @@ fn portal_thread(tx: &mpsc::Sender<Progress>) -> Result<PathBuf, Failure> {
                 })
             }
             1 => Err(Failure::Fatal(QrError::ScreenPermission(
-                "it was refused or the request was cancelled".into(),
+                "the request was cancelled".into(),
             ))),
-            other => Err(Failure::Unavailable(format!(
-                "the portal reported a failure (response {other})"
-            ))),
+            // xdg-desktop-portal (1.16 and later) answers 2 when the permission was
+            // refused, now or remembered from before, as well as on other failures:
+            // screencopy must not go behind the user's back then.
+            other => Err(Failure::Fatal(QrError::ScreenPermission(format!(
+                "the screenshot portal answered that it failed (response {other}): \
+                 permission refused, now or remembered in the desktop's privacy settings, \
+                 or another error of the portal"
+            )))),
         };
     }
     Err(Failure::Unavailable(
