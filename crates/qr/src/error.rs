@@ -48,11 +48,25 @@ pub enum QrError {
     /// Screen capture failed (no display, protocol error, unsupported session).
     #[error("screen capture: {0}")]
     Screen(String),
-    /// A Wayland session without an X server (XWayland) to capture from.
+    /// A Wayland session without an X server (XWayland) to capture from, in a build without
+    /// the `wayland` feature of `safeid-qr`.
     #[error(
-        "Wayland without X: screen capture is not supported yet; save a screenshot and scan the file instead"
+        "Wayland without X: this build of safeid lacks the `wayland` feature (screen capture through the desktop portal or wlroots screencopy); rebuild with it, or save a screenshot and scan the file instead"
     )]
     WaylandUnsupported,
+    /// The desktop's screenshot portal (xdg-desktop-portal) gave no screenshot: the user
+    /// refused the permission dialog (now, or before and the desktop remembers), cancelled,
+    /// or did not answer in time; the portal does not tell a refusal from its other
+    /// failures. The text says what the portal answered.
+    ///
+    /// Desktops such as GNOME or KDE may show a permission dialog the first time a program
+    /// asks for a screenshot; the capture waits at most
+    /// [`PORTAL_TIMEOUT`](crate::screen::PORTAL_TIMEOUT) for the answer. This error is not
+    /// worked around by another capture method: the user's refusal stands.
+    #[error(
+        "the desktop's screenshot portal may ask for permission, and gave no screenshot: {0}; allow screenshots for this program (in the dialog or the desktop's privacy settings) and scan again, or save a screenshot and scan the file instead"
+    )]
+    ScreenPermission(String),
     /// The text does not fit in a QR code, or the PNG could not be encoded.
     #[error("cannot generate QR code: {0}")]
     Generate(String),

@@ -5,7 +5,8 @@
 //! a detector built on `rqrr` with the preprocessing that real screenshots need (a fast
 //! finder-pattern search in both polarities that crops each candidate code, per-crop Otsu
 //! thresholds, a 2x upscale for small modules, whole-image passes as a fallback), capture
-//! of every X11 monitor ([`screen`]), rendering codes for
+//! of every X11 monitor and, with the `wayland` feature, of native Wayland desktops
+//! ([`screen`]), rendering codes for
 //! the user ([`generate`]) and a deterministic synthetic screenshot corpus ([`corpus`]) for
 //! tests and the benchmark.
 //!
@@ -30,6 +31,8 @@ mod limits;
 mod load;
 mod pipeline;
 pub mod screen;
+#[cfg(feature = "wayland")]
+mod wayland;
 
 use std::path::Path;
 

@@ -2,9 +2,17 @@
 //!
 //! X11 (and XWayland) is captured through x11rb's pure-Rust connection: every screen of the
 //! display (`-screen 0`, `-screen 1`, ...) and, within each, every RandR monitor (or the
-//! whole root window when RandR is missing). Native Wayland sessions without X are not
-//! supported yet ([`QrError::WaylandUnsupported`]); the xdg-desktop-portal screenshot API
-//! would need a D-Bus client, left for later.
+//! whole root window when RandR is missing). X11 is used whenever `$DISPLAY` is set, also
+//! on a Wayland desktop with XWayland.
+//!
+//! A native Wayland session (`$WAYLAND_DISPLAY` set, `$DISPLAY` not) is captured when the
+//! crate is built with its `wayland` feature: through the xdg-desktop-portal Screenshot
+//! portal first, which may make the desktop ask the user for permission (see
+//! [`may_ask_permission`], [`PORTAL_TIMEOUT`] and [`QrError::ScreenPermission`]), then,
+//! when no portal answers, through the wlroots screencopy protocol. Without the feature
+//! such a session is [`QrError::WaylandUnsupported`].
+
+use std::time::Duration;
 
 use image::RgbImage;
 use x11rb::connection::Connection;
@@ -42,19 +50,46 @@ struct Area {
     height: u16,
 }
 
+/// How long a capture through the xdg-desktop-portal waits for the portal's answer (feature
+/// `wayland`). Fixed rather than [`Limits::deadline`], which bounds decoding (seconds), because
+/// the portal may be showing the user a permission dialog; past it the capture fails with
+/// [`QrError::ScreenPermission`] (or, when the portal never accepted the request, falls
+/// back to screencopy).
+pub const PORTAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether a capture of the default display ([`capture_all`], [`scan_screens`], `None` as
+/// the display) will go through the Wayland screenshot portal, where the desktop may show a
+/// permission dialog: this build has the `wayland` feature, `$WAYLAND_DISPLAY` is set and
+/// `$DISPLAY` is not. Callers can tell the user before they capture, e.g. "your desktop may
+/// ask you to allow a screenshot".
+pub fn may_ask_permission() -> bool {
+    cfg!(feature = "wayland") && wayland_only()
+}
+
+/// `$WAYLAND_DISPLAY` set and `$DISPLAY` unset or empty.
+fn wayland_only() -> bool {
+    std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
 fn x_err(what: &str) -> impl Fn(&dyn std::fmt::Display) -> QrError + '_ {
     move |e| QrError::Screen(format!("{what}: {e}"))
 }
 
-/// Captures every monitor of every screen of the X display named by `$DISPLAY`.
+/// Captures every monitor of every screen of the X display named by `$DISPLAY`, or, when
+/// only `$WAYLAND_DISPLAY` is set, the Wayland desktop (feature `wayland`, see the module
+/// documentation).
 ///
-/// Errors: [`QrError::WaylandUnsupported`] when only `$WAYLAND_DISPLAY` is set,
-/// [`QrError::Screen`] when there is no display or the X server refuses.
+/// Errors: [`QrError::WaylandUnsupported`] when only `$WAYLAND_DISPLAY` is set and the
+/// feature is off, [`QrError::ScreenPermission`] when the desktop's portal was refused,
+/// [`QrError::Screen`] when there is no display or the X server (or every Wayland route)
+/// refuses.
 pub fn capture_all() -> Result<Vec<Screenshot>, QrError> {
     capture_display(None)
 }
 
-/// Like [`capture_all`], for the X display `display` (e.g. `":1"`); `None` means `$DISPLAY`.
+/// Like [`capture_all`], for the X display `display` (e.g. `":1"`); `None` means `$DISPLAY`
+/// (or the Wayland desktop, as [`capture_all`]).
 ///
 /// Within [`Limits::default`]: see [`capture_display_within`].
 pub fn capture_display(display: Option<&str>) -> Result<Vec<Screenshot>, QrError> {
@@ -65,11 +100,27 @@ pub fn capture_display(display: Option<&str>) -> Result<Vec<Screenshot>, QrError
 /// monitor is checked against the size limits, and the memory of all the screenshots
 /// (3 bytes per pixel, they are returned together) plus one GetImage strip against
 /// `limits.max_alloc_bytes`, before any pixel is requested or allocated
-/// ([`QrError::TooLarge`]).
+/// ([`QrError::TooLarge`]). On Wayland the same holds for the portal's image (its file
+/// size, dimensions and decoding memory) and for every screencopy output.
 pub fn capture_display_within(
     display: Option<&str>,
     limits: &Limits,
 ) -> Result<Vec<Screenshot>, QrError> {
+    #[cfg(feature = "wayland")]
+    if display.is_none() && wayland_only() {
+        let mut shots = Vec::new();
+        crate::wayland::capture(limits, Channels::Rgb, &mut |name, frame| {
+            let image = match frame {
+                crate::wayland::Frame::Rgb(image) => image,
+                crate::wayland::Frame::Luma(luma) => {
+                    image::DynamicImage::ImageLuma8(luma).to_rgb8()
+                }
+            };
+            shots.push(Screenshot { name, image });
+            Ok(())
+        })?;
+        return Ok(shots);
+    }
     let (conn, display) = connect(display)?;
     let mut all = Vec::new();
     for (index, screen) in conn.setup().roots.iter().enumerate() {
@@ -188,9 +239,9 @@ fn areas(conn: &RustConnection, display: &str, index: usize, screen: &Screen) ->
     out
 }
 
-/// What [`grab`] writes per pixel.
+/// What [`grab`] (and the Wayland capture) writes per pixel.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Channels {
+pub(crate) enum Channels {
     /// R, G, B.
     Rgb,
     /// BT.709 luma, integer weights (as `to_luma`).
@@ -341,10 +392,28 @@ pub fn scan_screens(limits: &Limits) -> Result<Vec<(String, Vec<Found>)>, QrErro
 /// reports for each monitor is checked against `limits` (sizes, and the luma image plus
 /// one GetImage strip against `max_alloc_bytes`): a screen beyond them is
 /// [`QrError::TooLarge`].
+///
+/// With `None` on a native Wayland session (feature `wayland`), the desktop is captured
+/// as [`capture_all`] does, each image straight into luma and decoded before the next.
 pub fn scan_display(
     display: Option<&str>,
     limits: &Limits,
 ) -> Result<Vec<(String, Vec<Found>)>, QrError> {
+    #[cfg(feature = "wayland")]
+    if display.is_none() && wayland_only() {
+        let mut out = Vec::new();
+        crate::wayland::capture(limits, Channels::Luma, &mut |name, frame| {
+            let luma = match frame {
+                crate::wayland::Frame::Luma(luma) => luma,
+                crate::wayland::Frame::Rgb(rgb) => {
+                    crate::to_luma(&image::DynamicImage::ImageRgb8(rgb))
+                }
+            };
+            out.push((name, crate::decode_luma(luma, limits)?));
+            Ok(())
+        })?;
+        return Ok(out);
+    }
     let (conn, display) = connect(display)?;
     let mut all = Vec::new();
     for (index, screen) in conn.setup().roots.iter().enumerate() {

@@ -81,6 +81,9 @@ fn no_display_is_a_clear_error() {
     if std::env::var_os("SAFEID_QR_CHILD").is_some() {
         return;
     }
+    // An empty runtime directory: no compositor behind WAYLAND_DISPLAY, no session bus.
+    let runtime = std::env::temp_dir().join(format!("safeid-qr-no-display-{}", std::process::id()));
+    std::fs::create_dir_all(&runtime).unwrap();
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
         .args([
@@ -92,8 +95,14 @@ fn no_display_is_a_clear_error() {
         .env("SAFEID_QR_CHILD", "1")
         .env_remove("DISPLAY")
         .env("WAYLAND_DISPLAY", "wayland-0")
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", runtime.display()),
+        )
         .output()
         .unwrap();
+    let _ = std::fs::remove_dir_all(&runtime);
     assert!(
         out.status.success(),
         "{}",
@@ -105,8 +114,22 @@ fn no_display_is_a_clear_error() {
 #[ignore = "run by no_display_is_a_clear_error in a child process"]
 fn child_without_display() {
     let e = safeid_qr::capture_all().unwrap_err();
-    assert!(matches!(e, safeid_qr::QrError::WaylandUnsupported), "{e}");
-    assert!(e.to_string().contains("Wayland without X"));
+    if cfg!(feature = "wayland") {
+        // Both Wayland routes tried, and the message says why each failed.
+        assert!(matches!(e, safeid_qr::QrError::Screen(_)), "{e}");
+        let message = e.to_string();
+        assert!(message.contains("portal"), "{message}");
+        assert!(message.contains("no D-Bus session bus"), "{message}");
+        assert!(message.contains("screencopy"), "{message}");
+        assert!(
+            message.contains("cannot connect to the Wayland compositor"),
+            "{message}"
+        );
+    } else {
+        assert!(matches!(e, safeid_qr::QrError::WaylandUnsupported), "{e}");
+        assert!(e.to_string().contains("Wayland without X"));
+        assert!(e.to_string().contains("`wayland` feature"), "{e}");
+    }
 }
 
 #[test]
