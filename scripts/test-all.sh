@@ -24,10 +24,14 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 # --- 1. What the tests need -------------------------------------------------------------
 # pcscd + vpcd (PC/SC end-to-end), libpcsclite-dev + pkg-config (the pcsc feature builds),
 # xvfb and Mesa/X libraries (screen capture, the desk window), pskctool + oathtool +
-# python3-venv (interop), zbar-tools (the QR baseline in crates/qr's tests and bench).
+# python3-venv (interop), zbar-tools (the QR baseline in crates/qr's tests and bench),
+# and for the Wayland capture test (crates/qr/tests/wayland.rs): a headless sway with
+# swaybg to show the code, xdg-desktop-portal + xdg-desktop-portal-wlr (which takes its
+# screenshots with grim and will not start without pipewire) on a private dbus-daemon.
 APT_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config xvfb
     libgl1-mesa-dri libegl1 libgl1 libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
-    pskctool oathtool python3-venv zbar-tools)
+    pskctool oathtool python3-venv zbar-tools
+    sway swaybg grim xdg-desktop-portal xdg-desktop-portal-wlr pipewire dbus)
 need_apt=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")

@@ -377,6 +377,15 @@ pub fn watch_pause(options: &WatchOptions, work: std::time::Duration) -> std::ti
         .max(work.saturating_mul(WATCH_REST_FACTOR))
 }
 
+/// Whether reading [`SeedInput::Screen`] (or [`watch_screens`]) may make the desktop ask the
+/// user to allow a screenshot: a Wayland session captured through the xdg-desktop-portal
+/// (the `wayland` feature). A front end says so before it scans, so that the user looks
+/// for the dialog; the capture waits for the answer up to
+/// [`safeid_qr::screen::PORTAL_TIMEOUT`], and a refusal is an error that names it.
+pub fn screen_may_ask_permission() -> bool {
+    safeid_qr::screen::may_ask_permission()
+}
+
 /// Watches every monitor until a QR code appears, then returns what was found (once).
 /// `Ok(None)`: the timeout passed, or `cancelled` returned true (checked at least every
 /// 100 ms). Any code counts (a code that is not a TOTP credential is returned too, so

@@ -22,7 +22,7 @@ use thiserror::Error;
 
 pub use input::{
     Found, Origin, Scanned, Secret, SeedInput, WATCH_REST_FACTOR, WatchOptions, from_seed_file,
-    read, read_text_file, watch_pause, watch_screens,
+    read, read_text_file, screen_may_ask_permission, watch_pause, watch_screens,
 };
 
 pub use crate::plan::MAX_SEED_BYTES;

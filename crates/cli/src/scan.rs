@@ -155,6 +155,12 @@ pub fn run(args: &ScanArgs, out: Out) -> CliResult {
         })
         .collect();
     if args.screen {
+        if sources::screen_may_ask_permission() && !out.json {
+            errln!(
+                "your desktop may ask you to allow a screenshot: answer its dialog (safeid waits up to {} s)",
+                safeid::qr::screen::PORTAL_TIMEOUT.as_secs()
+            );
+        }
         inputs.push(("the screens".into(), Ok(SeedInput::Screen)));
     }
     let (mut codes, mut errors) = (0usize, 0usize);

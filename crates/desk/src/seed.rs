@@ -241,6 +241,9 @@ pub(crate) fn show(app: &mut DeskApp, ui: &mut egui::Ui) {
 
 fn screen(app: &mut DeskApp, ui: &mut egui::Ui) {
     ui.label("Show the service's QR code on any monitor, then scan.");
+    if sources::screen_may_ask_permission() {
+        ui.label("Your desktop may ask you to allow a screenshot: answer its dialog.");
+    }
     ui.horizontal_wrapped(|ui| {
         let idle = !app.seed.busy();
         if ui

@@ -2,11 +2,12 @@
 //!
 //! X11 (and XWayland) is captured through x11rb's pure-Rust connection: every screen of the
 //! display (`-screen 0`, `-screen 1`, ...) and, within each, every RandR monitor (or the
-//! whole root window when RandR is missing). X11 is used whenever `$DISPLAY` is set, also
-//! on a Wayland desktop with XWayland.
+//! whole root window when RandR is missing).
 //!
-//! A native Wayland session (`$WAYLAND_DISPLAY` set, `$DISPLAY` not) is captured when the
-//! crate is built with its `wayland` feature: through the xdg-desktop-portal Screenshot
+//! A Wayland session (`$WAYLAND_DISPLAY` set) is captured when the crate is built with its
+//! `wayland` feature, before X11 even when XWayland set `$DISPLAY` (XWayland's root window
+//! shows only X clients); a capture failure then falls back to X11. The Wayland capture
+//! goes through the xdg-desktop-portal Screenshot
 //! portal first, which may make the desktop ask the user for permission (see
 //! [`may_ask_permission`], [`PORTAL_TIMEOUT`] and [`QrError::ScreenPermission`]), then,
 //! when no portal answers, through the wlroots screencopy protocol. Without the feature
@@ -59,17 +60,39 @@ pub const PORTAL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether a capture of the default display ([`capture_all`], [`scan_screens`], `None` as
 /// the display) will go through the Wayland screenshot portal, where the desktop may show a
-/// permission dialog: this build has the `wayland` feature, `$WAYLAND_DISPLAY` is set and
-/// `$DISPLAY` is not. Callers can tell the user before they capture, e.g. "your desktop may
-/// ask you to allow a screenshot".
+/// permission dialog: this build has the `wayland` feature and `$WAYLAND_DISPLAY` is set
+/// (with or without XWayland's `$DISPLAY`). Callers can tell the user before they capture,
+/// e.g. "your desktop may ask you to allow a screenshot".
 pub fn may_ask_permission() -> bool {
-    cfg!(feature = "wayland") && wayland_only()
+    cfg!(feature = "wayland") && wayland_session()
 }
 
-/// `$WAYLAND_DISPLAY` set and `$DISPLAY` unset or empty.
-fn wayland_only() -> bool {
-    std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
-        && std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+/// `$WAYLAND_DISPLAY` set and not empty.
+#[cfg_attr(not(feature = "wayland"), allow(dead_code))]
+fn wayland_session() -> bool {
+    std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+/// `$DISPLAY` set and not empty (an X server, or XWayland).
+#[cfg_attr(not(feature = "wayland"), allow(dead_code))]
+fn x_display() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+/// On a Wayland session the Wayland capture comes first, even when XWayland set
+/// `$DISPLAY`: XWayland's root window shows only the X clients, not the native windows a
+/// code is usually in. A capture failure falls back to X11 when there is a `$DISPLAY`; a
+/// refusal ([`QrError::ScreenPermission`]) is the user's answer and is returned, and so is
+/// any error of decoding.
+#[cfg(feature = "wayland")]
+fn wayland_first<T>(mut capture: impl FnMut() -> Result<T, QrError>) -> Option<Result<T, QrError>> {
+    if !wayland_session() {
+        return None;
+    }
+    match capture() {
+        Err(QrError::Screen(_)) if x_display() => None,
+        other => Some(other),
+    }
 }
 
 fn x_err(what: &str) -> impl Fn(&dyn std::fmt::Display) -> QrError + '_ {
@@ -77,8 +100,8 @@ fn x_err(what: &str) -> impl Fn(&dyn std::fmt::Display) -> QrError + '_ {
 }
 
 /// Captures every monitor of every screen of the X display named by `$DISPLAY`, or, when
-/// only `$WAYLAND_DISPLAY` is set, the Wayland desktop (feature `wayland`, see the module
-/// documentation).
+/// `$WAYLAND_DISPLAY` is set and the `wayland` feature is on, the Wayland desktop first
+/// (see the module documentation).
 ///
 /// Errors: [`QrError::WaylandUnsupported`] when only `$WAYLAND_DISPLAY` is set and the
 /// feature is off, [`QrError::ScreenPermission`] when the desktop's portal was refused,
@@ -107,19 +130,23 @@ pub fn capture_display_within(
     limits: &Limits,
 ) -> Result<Vec<Screenshot>, QrError> {
     #[cfg(feature = "wayland")]
-    if display.is_none() && wayland_only() {
-        let mut shots = Vec::new();
-        crate::wayland::capture(limits, Channels::Rgb, &mut |name, frame| {
-            let image = match frame {
-                crate::wayland::Frame::Rgb(image) => image,
-                crate::wayland::Frame::Luma(luma) => {
-                    image::DynamicImage::ImageLuma8(luma).to_rgb8()
-                }
-            };
-            shots.push(Screenshot { name, image });
-            Ok(())
-        })?;
-        return Ok(shots);
+    if display.is_none()
+        && let Some(result) = wayland_first(|| {
+            let mut shots = Vec::new();
+            crate::wayland::capture(limits, Channels::Rgb, &mut |name, frame| {
+                let image = match frame {
+                    crate::wayland::Frame::Rgb(image) => image,
+                    crate::wayland::Frame::Luma(luma) => {
+                        image::DynamicImage::ImageLuma8(luma).to_rgb8()
+                    }
+                };
+                shots.push(Screenshot { name, image });
+                Ok(())
+            })?;
+            Ok(shots)
+        })
+    {
+        return result;
     }
     let (conn, display) = connect(display)?;
     let mut all = Vec::new();
@@ -400,19 +427,23 @@ pub fn scan_display(
     limits: &Limits,
 ) -> Result<Vec<(String, Vec<Found>)>, QrError> {
     #[cfg(feature = "wayland")]
-    if display.is_none() && wayland_only() {
-        let mut out = Vec::new();
-        crate::wayland::capture(limits, Channels::Luma, &mut |name, frame| {
-            let luma = match frame {
-                crate::wayland::Frame::Luma(luma) => luma,
-                crate::wayland::Frame::Rgb(rgb) => {
-                    crate::to_luma(&image::DynamicImage::ImageRgb8(rgb))
-                }
-            };
-            out.push((name, crate::decode_luma(luma, limits)?));
-            Ok(())
-        })?;
-        return Ok(out);
+    if display.is_none()
+        && let Some(result) = wayland_first(|| {
+            let mut out = Vec::new();
+            crate::wayland::capture(limits, Channels::Luma, &mut |name, frame| {
+                let luma = match frame {
+                    crate::wayland::Frame::Luma(luma) => luma,
+                    crate::wayland::Frame::Rgb(rgb) => {
+                        crate::to_luma(&image::DynamicImage::ImageRgb8(rgb))
+                    }
+                };
+                out.push((name, crate::decode_luma(luma, limits)?));
+                Ok(())
+            })?;
+            Ok(out)
+        })
+    {
+        return result;
     }
     let (conn, display) = connect(display)?;
     let mut all = Vec::new();

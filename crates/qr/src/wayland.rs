@@ -67,7 +67,7 @@ pub(crate) fn capture(
     };
     match screencopy(limits, channels, each) {
         Err(QrError::Screen(why)) => Err(QrError::Screen(format!(
-            "Wayland session without X: the xdg-desktop-portal screenshot failed ({portal_failure}), \
+            "Wayland capture: the xdg-desktop-portal screenshot failed ({portal_failure}), \
              and so did the wlroots screencopy fallback ({why})"
         ))),
         other => other,

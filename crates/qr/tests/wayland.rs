@@ -334,6 +334,19 @@ fn screencopy_without_a_session_bus() {
         "captured through screencopy: {name}"
     );
     assert_eq!(texts, &[TEXT.to_owned()]);
+
+    // With XWayland's DISPLAY set as well (here to a display nobody serves), the Wayland
+    // capture still comes first: XWayland's root window would show only X clients.
+    let (scan, _) = scan_until_found(&[
+        ("WAYLAND_DISPLAY", &session.wayland_display),
+        ("XDG_RUNTIME_DIR", &runtime),
+        ("DBUS_SESSION_BUS_ADDRESS", &no_bus),
+        ("DISPLAY", ":987"),
+    ]);
+    let screens = scan.unwrap_or_else(|e| panic!("scan with DISPLAY set failed: {e:?}"));
+    assert_eq!(screens.len(), 1, "{screens:?}");
+    assert!(screens[0].0.starts_with("wayland output "), "{screens:?}");
+    assert_eq!(screens[0].1, [TEXT.to_owned()]);
 }
 
 /// A Screenshot backend of version 2, the version from which xdg-desktop-portal asks the
