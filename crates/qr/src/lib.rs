@@ -29,6 +29,7 @@ pub mod generate;
 mod limits;
 mod load;
 mod pipeline;
+mod sampler;
 pub mod screen;
 
 use std::path::Path;
