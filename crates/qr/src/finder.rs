@@ -105,6 +105,99 @@ pub fn local_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
     )
 }
 
+/// Local mid-range threshold, in both polarities: `(dark-on-light, light-on-dark)`. Each
+/// 8x8 block's threshold is halfway between the darkest and the lightest pixel within `R`
+/// blocks around it; a pixel is dark when at least `K` grey levels below it, light when at
+/// least `K` above, and neither where the window spans fewer than `MIN_SPAN` levels.
+///
+/// The local *mean* of [`local_bitmaps`] fails on blurred codes next to a white quiet
+/// zone: a capstone's blurred light ring stays below the mean of the window, and the
+/// 1:1:3:1:1 runs merge. Halfway between the extremes, the ring stays light.
+pub fn midrange_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
+    const K: i32 = 6;
+    const MIN_SPAN: i32 = 40;
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let src = image.as_raw();
+    let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
+    let mut lo = vec![u8::MAX; bw * bh];
+    let mut hi = vec![0u8; bw * bh];
+    for y in 0..h {
+        let base = (y / BLOCK) * bw;
+        for (bx, chunk) in src[y * w..(y + 1) * w].chunks(BLOCK).enumerate() {
+            let (l, m) = chunk
+                .iter()
+                .fold((u8::MAX, 0u8), |(l, m), &p| (l.min(p), m.max(p)));
+            lo[base + bx] = lo[base + bx].min(l);
+            hi[base + bx] = hi[base + bx].max(m);
+        }
+    }
+    let radius = (w.min(h) / 30 / BLOCK).clamp(2, 8);
+    // Separable sliding min / max over the block grid: rows, then columns.
+    let slide = |v: &[u8], keep_min: bool| {
+        let pick = |a: u8, b: u8| if keep_min { a.min(b) } else { a.max(b) };
+        let mut rows = vec![0u8; bw * bh];
+        for by in 0..bh {
+            for bx in 0..bw {
+                let (x0, x1) = (bx.saturating_sub(radius), (bx + radius + 1).min(bw));
+                rows[by * bw + bx] = v[by * bw + x0..by * bw + x1]
+                    .iter()
+                    .copied()
+                    .reduce(pick)
+                    .unwrap_or(0);
+            }
+        }
+        let mut out = vec![0u8; bw * bh];
+        for by in 0..bh {
+            let (y0, y1) = (by.saturating_sub(radius), (by + radius + 1).min(bh));
+            for bx in 0..bw {
+                out[by * bw + bx] = (y0..y1)
+                    .map(|yy| rows[yy * bw + bx])
+                    .reduce(pick)
+                    .unwrap_or(0);
+            }
+        }
+        out
+    };
+    let (lo, hi) = (slide(&lo, true), slide(&hi, false));
+    let mut dark = vec![0u8; w * h];
+    let mut light = vec![0u8; w * h];
+    for y in 0..h {
+        let base = (y / BLOCK) * bw;
+        let row = &src[y * w..(y + 1) * w];
+        let drow = &mut dark[y * w..(y + 1) * w];
+        let lrow = &mut light[y * w..(y + 1) * w];
+        for (bx, ((px, d), l)) in row
+            .chunks(BLOCK)
+            .zip(drow.chunks_mut(BLOCK))
+            .zip(lrow.chunks_mut(BLOCK))
+            .enumerate()
+        {
+            let (a, b) = (i32::from(lo[base + bx]), i32::from(hi[base + bx]));
+            if b - a < MIN_SPAN {
+                continue;
+            }
+            let t = (a + b) / 2;
+            for ((&p, d), l) in px.iter().zip(d.iter_mut()).zip(l.iter_mut()) {
+                let p = i32::from(p);
+                *d = u8::from(p + K < t);
+                *l = u8::from(p > t + K);
+            }
+        }
+    }
+    (
+        Bitmap {
+            width: w,
+            height: h,
+            bits: dark,
+        },
+        Bitmap {
+            width: w,
+            height: h,
+            bits: light,
+        },
+    )
+}
+
 /// Whether five run lengths look like 1:1:3:1:1.
 fn ratio_ok(runs: &[usize; 5]) -> bool {
     let total: usize = runs.iter().sum();
@@ -240,25 +333,22 @@ fn merge(out: &mut Vec<(Finder, u32)>, f: Finder) {
     out.push((f, 1));
 }
 
-/// Regions that may hold a code: for every three finder candidates of similar size that
-/// form a right isosceles triangle (the three corners of a QR code), the square they span
-/// plus a margin; overlapping regions merged. At most `max` triangles are considered.
+/// Candidate codes: every three finder candidates of similar size that form a right
+/// isosceles triangle (the three corners of a QR code), the corner first. At most `max`.
 /// With `sample` (grey level, dark low) a triangle must also show its two timing patterns
 /// ([`timing`]): text and icons make many false triangles, each an rqrr run otherwise.
-pub fn regions(
+pub fn triangles(
     finders: &[(Finder, u32)],
-    width: u32,
-    height: u32,
     max: usize,
     sample: Option<&dyn Fn(f32, f32) -> f32>,
-) -> Vec<Rect> {
+) -> Vec<[Finder; 3]> {
     let f: Vec<Finder> = finders.iter().map(|(f, _)| *f).collect();
-    let mut boxes: Vec<(f32, f32, f32, f32)> = Vec::new();
+    let mut out = Vec::new();
     let similar = |a: &Finder, b: &Finder| {
         let r = a.size / b.size;
         (0.6..=1.67).contains(&r)
     };
-    'corners: for (i, c) in f.iter().enumerate() {
+    for (i, c) in f.iter().enumerate() {
         // Neighbours that could be the other two corners (version 1 to about 40).
         let near: Vec<(usize, f32)> = f
             .iter()
@@ -281,19 +371,29 @@ pub fn regions(
                 if cos.abs() > 0.3 || sample.is_some_and(|s| !timing(c, &f[j], &f[k], &s)) {
                     continue;
                 }
-                // The fourth corner completes the parallelogram.
-                let (qx, qy) = (f[j].x + f[k].x - c.x, f[j].y + f[k].y - c.y);
-                let xs = [c.x, f[j].x, f[k].x, qx];
-                let ys = [c.y, f[j].y, f[k].y, qy];
-                let m = c.size * 1.5;
-                let lo = |v: &[f32; 4]| v.iter().copied().fold(f32::MAX, f32::min);
-                let hi = |v: &[f32; 4]| v.iter().copied().fold(f32::MIN, f32::max);
-                boxes.push((lo(&xs) - m, lo(&ys) - m, hi(&xs) + m, hi(&ys) + m));
-                if boxes.len() >= max {
-                    break 'corners;
+                out.push([*c, f[j], f[k]]);
+                if out.len() >= max {
+                    return out;
                 }
             }
         }
+    }
+    out
+}
+
+/// Regions that may hold a code: for every triangle of [`triangles`], the square it spans
+/// plus a margin; overlapping regions merged.
+pub fn regions(triangles: &[[Finder; 3]], width: u32, height: u32) -> Vec<Rect> {
+    let mut boxes: Vec<(f32, f32, f32, f32)> = Vec::new();
+    for [c, j, k] in triangles {
+        // The fourth corner completes the parallelogram.
+        let (qx, qy) = (j.x + k.x - c.x, j.y + k.y - c.y);
+        let xs = [c.x, j.x, k.x, qx];
+        let ys = [c.y, j.y, k.y, qy];
+        let m = c.size * 1.5;
+        let lo = |v: &[f32; 4]| v.iter().copied().fold(f32::MAX, f32::min);
+        let hi = |v: &[f32; 4]| v.iter().copied().fold(f32::MIN, f32::max);
+        boxes.push((lo(&xs) - m, lo(&ys) - m, hi(&xs) + m, hi(&ys) + m));
     }
     let mut merged = true;
     while merged {
@@ -573,6 +673,37 @@ fn vertical_loose<F: Fn(usize) -> bool>(
 mod tests {
     use super::*;
 
+    /// A code blurred by half a module on a white dialog: the finder centres come from
+    /// the QR geometry (quiet zone + 3.5 modules), not from the search.
+    #[test]
+    fn the_midrange_bitmap_keeps_the_finders_of_a_blurred_code() {
+        let module = 3u32;
+        let code = crate::generate::image("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", module)
+            .unwrap_or_default();
+        let (off, side) = (150u32, code.width());
+        let mut img = GrayImage::from_pixel(side + 2 * off, side + 2 * off, image::Luma([255]));
+        image::imageops::replace(&mut img, &code, i64::from(off), i64::from(off));
+        let img = image::imageops::blur(&img, 0.5 * module as f32);
+        let c = (4.0 + 3.5) * module as f32;
+        let (o, s) = (off as f32, side as f32);
+        let expected = [(o + c, o + c), (o + s - c, o + c), (o + c, o + s - c)];
+        let (dark, _) = midrange_bitmaps(&img);
+        let mut found = Vec::new();
+        find(&dark, |b| b == 1, 2, 100, &mut found);
+        for (ex, ey) in expected {
+            assert!(
+                found
+                    .iter()
+                    .any(|(f, _)| (f.x - ex).abs() <= 2.0 && (f.y - ey).abs() <= 2.0),
+                "no finder at ({ex}, {ey}): {found:?}"
+            );
+        }
+        // A flat image has no contrast for the mid-range to split.
+        let flat = GrayImage::from_pixel(64, 64, image::Luma([128]));
+        let (d, l) = midrange_bitmaps(&flat);
+        assert!(d.bits.iter().chain(&l.bits).all(|&b| b == 0));
+    }
+
     #[test]
     fn finds_the_three_finders_of_a_generated_code() {
         let module = 4u32;
@@ -597,7 +728,7 @@ mod tests {
                 "no finder at ({ex}, {ey}): {found:?}"
             );
         }
-        let rs = regions(&found, img.width(), img.height(), 8, None);
+        let rs = regions(&triangles(&found, 8, None), img.width(), img.height());
         assert_eq!(rs.len(), 1, "{rs:?}");
         let (x, y, w, h) = rs[0];
         assert!(x <= 4 * module && y <= 4 * module, "{rs:?}");

@@ -30,6 +30,7 @@ pub mod generate;
 mod limits;
 mod load;
 mod pipeline;
+mod sampler;
 pub mod screen;
 #[cfg(feature = "wayland")]
 mod wayland;

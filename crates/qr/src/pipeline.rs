@@ -10,8 +10,11 @@ use image::GrayImage;
 use safeid_secret::SecretString;
 
 use crate::binarize::{otsu, rqrr_adaptive, three_thresholds};
-use crate::finder::{Bitmap, Finder, could_hold_three_capstones, find, local_bitmaps, regions};
-use crate::{Limits, QrError};
+use crate::finder::{
+    Bitmap, Finder, could_hold_three_capstones, find, local_bitmaps, midrange_bitmaps, regions,
+    triangles,
+};
+use crate::{Limits, QrError, sampler};
 
 /// One QR code found in an image.
 ///
@@ -160,12 +163,14 @@ fn run_passes(
     let mut overflow = false;
     let candidates = catch_unwind(AssertUnwindSafe(|| finder_candidates(image)));
     if let Ok(per_polarity) = candidates {
-        for (inverted, finders) in per_polarity {
+        for (inverted, finders, blur_finders) in per_polarity {
             // Both polarities: a screen may show a light and a dark-mode code side by side.
-            if finders.is_empty() {
+            if finders.is_empty() && blur_finders.is_empty() {
                 continue;
             }
-            saw_finders = true;
+            // Only the classic finders call for the whole-image passes below (the blur-proof
+            // bitmap marks much text as finders; the sampler alone reads those).
+            saw_finders |= !finders.is_empty();
             overflow |= finders.len() > MAX_FINDERS;
             let raw = image.as_raw();
             // Bilinear grey level, dark low in the polarity searched.
@@ -182,8 +187,45 @@ fn run_passes(
             };
             let timing: Option<&dyn Fn(f32, f32) -> f32> =
                 (prefilter && TIMING_CHECK).then_some(&sample);
-            let rs = regions(&finders, w, h, MAX_TRIANGLES, timing);
-            for (x, y, rw, rh) in rs {
+            let tris = triangles(&finders, MAX_TRIANGLES, timing);
+            // The sampler also tries the triangles that only the blur-proof bitmap shows;
+            // rqrr's crops stay with the others (each crop costs rqrr runs).
+            let sample_tris = if blur_finders.len() > finders.len() {
+                triangles(&blur_finders, MAX_SAMPLED_TRIANGLES, None)
+            } else {
+                tris.clone()
+            };
+            // First, cheaply, every triangle read by sampling its modules at the centres the
+            // finders imply (the only reader for heavy blur, which merges the capstone
+            // rings in every bitmap rqrr could get); rqrr then reads the crops of what is
+            // left.
+            let name = if inverted {
+                "grid-sample-inverted"
+            } else {
+                "grid-sample"
+            };
+            for tri in &sample_tris {
+                if stop() {
+                    return all;
+                }
+                let [_, j, k] = tri;
+                let (cx, cy) = ((j.x + k.x) / 2.0, (j.y + k.y) / 2.0);
+                if cx < 0.0 || cy < 0.0 {
+                    continue;
+                }
+                if all
+                    .iter()
+                    .any(|f| covers(&f.bounds, (cx as u32, cy as u32, 0, 0)))
+                {
+                    continue;
+                }
+                if let Ok(Some(f)) = catch_unwind(AssertUnwindSafe(|| {
+                    sampler::decode_triangle(tri, &sample, name)
+                })) {
+                    merge(&mut all, vec![f]);
+                }
+            }
+            for (x, y, rw, rh) in regions(&tris, w, h) {
                 if stop() {
                     return all;
                 }
@@ -236,9 +278,15 @@ fn covers(bounds: &[(i32, i32); 4], (x, y, w, h): (u32, u32, u32, u32)) -> bool 
 /// At most this many finder triangles (candidate codes) per polarity.
 const MAX_TRIANGLES: usize = 64;
 
+/// At most this many triangles per polarity for the grid sampler (a few thousand samples
+/// and Reed-Solomon checks each, against rqrr runs for a crop).
+const MAX_SAMPLED_TRIANGLES: usize = 256;
+
 /// Finder candidates in both polarities, from a global Otsu bitmap and a local-mean one:
-/// `[(false, dark-on-light finders), (true, light-on-dark finders)]`.
-fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>); 2] {
+/// `[(false, dark-on-light finders, the same plus those of the mid-range bitmap), (true,
+/// light-on-dark ...)]`.
+#[allow(clippy::type_complexity)]
+fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>, Vec<(Finder, u32)>); 2] {
     let (local_dark, local_light) = local_bitmaps(image);
     let luma = Bitmap {
         width: image.width() as usize,
@@ -250,13 +298,20 @@ fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>); 2] {
     let mut light = Vec::new();
     find(&local_dark, |b| b == 1, 2, MAX_FINDERS, &mut dark);
     find(&local_light, |b| b == 1, 2, MAX_FINDERS, &mut light);
+    drop((local_dark, local_light));
     // Global thresholds catch large finders (beyond the local window) and codes without
     // quiet zone; every 4th row still crosses a finder's 3-module centre.
     for t in thresholds {
         find(&luma, |p| p <= t, 4, MAX_FINDERS, &mut dark);
         find(&luma, |p| p > t, 4, MAX_FINDERS, &mut light);
     }
-    [(false, dark), (true, light)]
+    drop(luma);
+    // Blurred codes: halfway between the local extremes keeps the capstone rings apart.
+    let (mut blur_dark, mut blur_light) = (dark.clone(), light.clone());
+    let (mid_dark, mid_light) = midrange_bitmaps(image);
+    find(&mid_dark, |b| b == 1, 2, 2 * MAX_FINDERS, &mut blur_dark);
+    find(&mid_light, |b| b == 1, 2, 2 * MAX_FINDERS, &mut blur_light);
+    [(false, dark, blur_dark), (true, light, blur_light)]
 }
 
 /// Decodes one cropped region: Otsu on the crop, then (small modules) the crop upscaled

@@ -64,6 +64,29 @@ fn blur() {
     check(Condition::Blur, &[0, 1]);
 }
 
+/// Blur of 0.45-0.65 module, where rqrr and zbarimg read nothing: most must decode
+/// (the benchmark's figure is about 70 %), and nothing else may be read.
+#[test]
+fn heavy_blur() {
+    let mut decoded = 0;
+    for i in 0..8 {
+        let s = sample(Condition::HeavyBlur, 7, i);
+        let found = decode_bytes(&s.bytes, &limits()).unwrap();
+        for f in &found {
+            assert!(
+                s.texts.iter().any(|t| t == f.text.expose()),
+                "{} read a wrong text",
+                s.file_name
+            );
+        }
+        decoded += usize::from(!found.is_empty());
+    }
+    assert!(
+        decoded >= 4,
+        "only {decoded} of 8 heavy-blur samples decoded"
+    );
+}
+
 #[test]
 fn low_contrast() {
     check(Condition::LowContrast, &[0, 1]);

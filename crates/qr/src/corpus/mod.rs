@@ -43,16 +43,21 @@ pub enum Condition {
     TwoCodes,
     /// A screen without any code (nothing must be found).
     NoCode,
+    /// Gaussian blur with a sigma of 0.45-0.65 module (the upper end of what a soft
+    /// screenshot or a photographed screen shows). Last in the enum so that adding it
+    /// left the samples of every other condition unchanged.
+    HeavyBlur,
 }
 
 impl Condition {
     /// Every condition, in report order.
-    pub const ALL: [Condition; 11] = [
+    pub const ALL: [Condition; 12] = [
         Condition::Plain,
         Condition::Small4k,
         Condition::Scaled,
         Condition::Jpeg,
         Condition::Blur,
+        Condition::HeavyBlur,
         Condition::LowContrast,
         Condition::DarkMode,
         Condition::Rotated,
@@ -69,6 +74,7 @@ impl Condition {
             Condition::Scaled => "scaled",
             Condition::Jpeg => "jpeg",
             Condition::Blur => "blur",
+            Condition::HeavyBlur => "heavy-blur",
             Condition::LowContrast => "low-contrast",
             Condition::DarkMode => "dark-mode",
             Condition::Rotated => "rotated",
@@ -163,9 +169,14 @@ pub fn sample(condition: Condition, seed: u64, index: usize) -> Sample {
             code_dialog(&mut img, &mut rng, &texts[0], module, 4, Colors::LIGHT);
             (img, format!("module {module}px, quality {q}"))
         }
-        Condition::Blur => {
+        Condition::Blur | Condition::HeavyBlur => {
             let module = rng.range(3, 6);
-            let sigma = module as f64 * rng.float(0.25, 0.45);
+            let (lo, hi) = if condition == Condition::Blur {
+                (0.25, 0.45)
+            } else {
+                (0.45, 0.65)
+            };
+            let sigma = module as f64 * rng.float(lo, hi);
             let mut img = desktop(&mut rng, 1920, 1080, false, 1);
             code_dialog(&mut img, &mut rng, &texts[0], module, 4, Colors::LIGHT);
             let img = imageops::blur(&img, sigma as f32);
