@@ -142,11 +142,13 @@ const SMALL_IMAGE: u64 = 1_000_000;
 /// the whole-image passes).
 const MAX_FINDERS: usize = 300;
 
-/// The timing-pattern check on finder triangles (`finder::timing`) is off: it made screens
-/// without a code 2-3 times cheaper, but on the generated blur set (sigma 1.6-2.2 px at
-/// 4-5 px modules) it dropped codes the full cascade decodes (examples/prefilter_check,
-/// seeds 1 and 2: 3 of 50). Off, no code is lost; see docs/qr.md.
-const TIMING_CHECK: bool = false;
+/// The timing-pattern check on finder triangles (`finder::timing`) before their crops go
+/// to rqrr. It was off while rqrr's crops were the only reader of blurred codes: on the
+/// generated blur set it dropped codes the full cascade decodes (3 of 50). The grid
+/// sampler now reads every triangle first, blurred ones included, so the check only
+/// spares rqrr the crops of text and icons: examples/prefilter_check, seeds 1 and 2,
+/// 25 per condition, loses no code (docs/qr.md).
+const TIMING_CHECK: bool = true;
 
 /// Finds regions that hold finder patterns and decodes them; falls back to whole-image
 /// passes when that finds nothing but the image may still hold a code.
@@ -160,6 +162,7 @@ fn run_passes(
     let mut all: Vec<Found> = Vec::new();
     let (w, h) = image.dimensions();
     let mut saw_finders = false;
+    let mut saw_triangles = false;
     let mut overflow = false;
     let candidates = catch_unwind(AssertUnwindSafe(|| finder_candidates(image)));
     if let Ok(per_polarity) = candidates {
@@ -188,6 +191,14 @@ fn run_passes(
             let timing: Option<&dyn Fn(f32, f32) -> f32> =
                 (prefilter && TIMING_CHECK).then_some(&sample);
             let tris = triangles(&finders, MAX_TRIANGLES, timing);
+            // The fast path's fallback below wants a candidate code, not just finders: a
+            // busy 4K screen has finder-like glyphs everywhere (three in a right
+            // isosceles triangle are rarer).
+            saw_triangles |= if timing.is_some() {
+                !triangles(&finders, 1, None).is_empty()
+            } else {
+                !tris.is_empty()
+            };
             // The sampler also tries the triangles that only the blur-proof bitmap shows;
             // rqrr's crops stay with the others (each crop costs rqrr runs).
             let sample_tris = if blur_finders.len() > finders.len() {
@@ -254,7 +265,14 @@ fn run_passes(
             }
         }
     }
-    if !all.is_empty() || (!saw_finders && u64::from(w) * u64::from(h) > SMALL_IMAGE && !overflow) {
+    // The whole-image passes: for small images always; otherwise when finders were seen
+    // (the exhaustive reference) or, on the fast path, a finder triangle.
+    let seen = if prefilter {
+        saw_triangles
+    } else {
+        saw_finders
+    };
+    if !all.is_empty() || (!seen && u64::from(w) * u64::from(h) > SMALL_IMAGE && !overflow) {
         return all;
     }
     whole_image_passes(image, all, &stop, prefilter)

@@ -49,6 +49,17 @@ pub fn decode_triangle<S: Fn(f32, f32) -> f32>(
             let (c, r) = (col as f32 - 3.0, row as f32 - 3.0);
             (tl.x + c * ex.0 + r * ey.0, tl.y + c * ex.1 + r * ey.1)
         };
+        // The cheap test first: the two timing patterns, from the three rows (columns)
+        // around them, before the whole grid is sampled.
+        if !timing_shows(
+            &|col, row| {
+                let (x, y) = centre(col, row);
+                sample(x, y)
+            },
+            n,
+        ) {
+            continue;
+        }
         let values: Vec<f32> = (0..n * n)
             .map(|i| {
                 let (x, y) = centre(i % n, i / n);
@@ -103,6 +114,50 @@ pub fn decode_triangle<S: Fn(f32, f32) -> f32>(
         }
     }
     None
+}
+
+/// Whether the timing patterns (row and column 6 between the separators) alternate in the
+/// grey levels at their module centres, for at least one of the sharpening amounts the
+/// decoder tries: each module is sharpened against its 8 neighbours (the rows or columns
+/// 5 and 7 beside the pattern) and compared with the mean of the pattern, and at least
+/// `MIN_TIMING_AGREEMENT - 0.1` of them must come out right (looser than the test on the
+/// whole grid, whose threshold is the mean of every module). About 6 n samples, against
+/// the n x n of a grid.
+fn timing_shows(at: &dyn Fn(usize, usize) -> f32, n: usize) -> bool {
+    if n < 21 {
+        return false;
+    }
+    // [before, on, after] x modules 7 ..= n - 8 (the ends are separator modules, light).
+    let line = |column: bool| -> Vec<[f32; 3]> {
+        (7..=n - 8)
+            .map(|i| {
+                let v = |off: usize| if column { at(off, i) } else { at(i, off) };
+                [v(5), v(6), v(7)]
+            })
+            .collect()
+    };
+    let lines = [line(false), line(true)];
+    [0.0f32, 1.0, 2.0, 4.0].into_iter().any(|amount| {
+        let (mut good, mut total) = (0usize, 0usize);
+        for l in &lines {
+            let sharp: Vec<f32> = (1..l.len() - 1)
+                .map(|i| {
+                    let neighbours: f32 =
+                        l[i - 1].iter().chain(&l[i + 1]).sum::<f32>() + l[i][0] + l[i][2];
+                    let v = l[i][1];
+                    v + amount * (v - neighbours / 8.0)
+                })
+                .collect();
+            let mean = sharp.iter().sum::<f32>() / sharp.len().max(1) as f32;
+            for (k, v) in sharp.iter().enumerate() {
+                // Module 8 + k: even modules of the timing pattern are dark.
+                let dark = (8 + k) % 2 == 0;
+                good += usize::from((*v < mean) == dark);
+                total += 1;
+            }
+        }
+        total > 0 && good as f32 >= (MIN_TIMING_AGREEMENT - 0.1) * total as f32
+    })
 }
 
 /// The least share of finder-pattern modules (with separators) a sampled grid must get
@@ -210,6 +265,7 @@ fn local_bits(values: &[f32], n: usize) -> Vec<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -252,8 +308,11 @@ mod tests {
     fn noise_between_three_finders_decodes_to_nothing() {
         let f = |x: f32, y: f32| Finder { x, y, size: 28.0 };
         let tri = [f(100.0, 100.0), f(200.0, 100.0), f(100.0, 200.0)];
-        let noise =
-            |x: f32, y: f32| ((x * 12.9898 + y * 78.233).sin() * 43758.5453).fract() * 255.0;
+        let noise = |x: f32, y: f32| {
+            // A fixed pseudo-random grey level per pixel (an integer hash of its position).
+            let h = (x as u32).wrapping_mul(0x9E37_79B9) ^ (y as u32).wrapping_mul(0x85EB_CA6B);
+            f32::from((h.wrapping_mul(0xC2B2_AE35) >> 24) as u8)
+        };
         assert!(decode_triangle(&tri, &noise, "grid-sample").is_none());
     }
 }
