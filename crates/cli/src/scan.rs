@@ -24,7 +24,7 @@ pub struct ScanArgs {
     #[arg(long)]
     screen: bool,
     /// With --screen: keep scanning every monitor until a code appears (say, while the
-    /// service's enrolment page loads), then report it once. Scans pause at least three
+    /// service's enrolment page loads), then report it once. Scans pause at least four
     /// times as long as they take, so the watch uses at most a quarter of one core.
     #[arg(long, requires = "screen")]
     watch: bool,
