@@ -70,39 +70,7 @@ pub fn local_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
             thresholds[by * bw + bx] = (sum / n) as u8;
         }
     }
-    let mut dark = vec![0u8; w * h];
-    let mut light = vec![0u8; w * h];
-    for y in 0..h {
-        let trow = &thresholds[(y / BLOCK) * bw..(y / BLOCK + 1) * bw];
-        let row = &src[y * w..(y + 1) * w];
-        let drow = &mut dark[y * w..(y + 1) * w];
-        let lrow = &mut light[y * w..(y + 1) * w];
-        for (((&t, px), d), l) in trow
-            .iter()
-            .zip(row.chunks(BLOCK))
-            .zip(drow.chunks_mut(BLOCK))
-            .zip(lrow.chunks_mut(BLOCK))
-        {
-            let t = i32::from(t);
-            for ((&p, d), l) in px.iter().zip(d.iter_mut()).zip(l.iter_mut()) {
-                let p = i32::from(p);
-                *d = u8::from(p + K < t);
-                *l = u8::from(p > t + K);
-            }
-        }
-    }
-    (
-        Bitmap {
-            width: w,
-            height: h,
-            bits: dark,
-        },
-        Bitmap {
-            width: w,
-            height: h,
-            bits: light,
-        },
-    )
+    split_by_blocks(image, |block| Some(i32::from(thresholds[block])), K)
 }
 
 /// Local mid-range threshold, in both polarities: `(dark-on-light, light-on-dark)`. Each
@@ -159,6 +127,27 @@ pub fn midrange_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
         out
     };
     let (lo, hi) = (slide(&lo, true), slide(&hi, false));
+    split_by_blocks(
+        image,
+        |block| {
+            let (a, b) = (i32::from(lo[block]), i32::from(hi[block]));
+            (b - a >= MIN_SPAN).then_some((a + b) / 2)
+        },
+        K,
+    )
+}
+
+/// The dark and light bitmaps of `image` against a threshold per 8x8 block (`threshold`
+/// takes the block's index, row-major; `None`: the block is neither): dark at least `k`
+/// grey levels below it, light at least `k` above.
+fn split_by_blocks(
+    image: &GrayImage,
+    threshold: impl Fn(usize) -> Option<i32>,
+    k: i32,
+) -> (Bitmap, Bitmap) {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let bw = w.div_ceil(BLOCK);
+    let src = image.as_raw();
     let mut dark = vec![0u8; w * h];
     let mut light = vec![0u8; w * h];
     for y in 0..h {
@@ -172,30 +161,22 @@ pub fn midrange_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
             .zip(lrow.chunks_mut(BLOCK))
             .enumerate()
         {
-            let (a, b) = (i32::from(lo[base + bx]), i32::from(hi[base + bx]));
-            if b - a < MIN_SPAN {
+            let Some(t) = threshold(base + bx) else {
                 continue;
-            }
-            let t = (a + b) / 2;
+            };
             for ((&p, d), l) in px.iter().zip(d.iter_mut()).zip(l.iter_mut()) {
                 let p = i32::from(p);
-                *d = u8::from(p + K < t);
-                *l = u8::from(p > t + K);
+                *d = u8::from(p + k < t);
+                *l = u8::from(p > t + k);
             }
         }
     }
-    (
-        Bitmap {
-            width: w,
-            height: h,
-            bits: dark,
-        },
-        Bitmap {
-            width: w,
-            height: h,
-            bits: light,
-        },
-    )
+    let bitmap = |bits| Bitmap {
+        width: w,
+        height: h,
+        bits,
+    };
+    (bitmap(dark), bitmap(light))
 }
 
 /// Whether five run lengths look like 1:1:3:1:1.
