@@ -89,24 +89,29 @@ pub(crate) fn run(
         }
     };
     if replies.send(Ok(Vec::new())).is_err() {
+        leave(card);
         return;
     }
     let mut buffer = Zeroizing::new(vec![0u8; RECEIVE_BUFFER]);
     while let Ok(request) = requests.recv() {
         let reply = match request {
-            Request::Begin => match card.transaction() {
-                Ok(transaction) => {
-                    if replies.send(Ok(Vec::new())).is_err() {
+            Request::Begin => {
+                let served = match card.transaction() {
+                    // `transaction` drops at the end of this arm: SCardEndTransaction,
+                    // leaving the card.
+                    Ok(transaction) => Ok(replies.send(Ok(Vec::new())).is_ok()
+                        && serve_transaction(&transaction, &requests, &replies, &mut buffer)),
+                    Err(e) => Err(map_error(e)),
+                };
+                match served {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        leave(card);
                         return;
                     }
-                    if !serve_transaction(&transaction, &requests, &replies, &mut buffer) {
-                        return;
-                    }
-                    // `transaction` drops here: SCardEndTransaction, leaving the card.
-                    continue;
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(map_error(e)),
-            },
+            }
             Request::Reset => card
                 .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
                 .map(|()| Vec::new())
@@ -117,9 +122,21 @@ pub(crate) fn run(
             )),
         };
         if replies.send(reply).is_err() {
+            leave(card);
             return;
         }
     }
+    // The caller closed the transport: the card is disconnected with a reset (`Card`'s
+    // drop), so the token starts its next session from power-up.
+}
+
+/// The caller hung up in the middle of a request: it gave up on a stalled reader
+/// ([`TransportError::ReaderStalled`]) and may be long gone, and the card in the reader
+/// may be another one by now. Disconnect without resetting: a late reset here would hit
+/// whatever token is on the reader then (pcscd resets the slot, and the next session's
+/// first command fails with a protocol mismatch; seen in `live_pcscd`).
+fn leave(card: Card) {
+    let _ = card.disconnect(Disposition::LeaveCard);
 }
 
 /// Serves transmits until `End`. Returns false when the caller hung up.
