@@ -199,13 +199,10 @@ fn run_passes(
             } else {
                 !tris.is_empty()
             };
-            // The sampler also tries the triangles that only the blur-proof bitmap shows;
-            // rqrr's crops stay with the others (each crop costs rqrr runs).
-            let sample_tris = if blur_finders.len() > finders.len() {
-                triangles(&blur_finders, MAX_SAMPLED_TRIANGLES, None)
-            } else {
-                tris.clone()
-            };
+            // The sampler tries every triangle, those that only the blur-proof bitmap shows
+            // and those the timing check keeps from the crops included (`blur_finders`
+            // holds all the finders); rqrr's crops get the timing-checked ones only.
+            let sample_tris = triangles(&blur_finders, MAX_SAMPLED_TRIANGLES, None);
             // First, cheaply, every triangle read by sampling its modules at the centres the
             // finders imply (the only reader for heavy blur, which merges the capstone
             // rings in every bitmap rqrr could get); rqrr then reads the crops of what is
