@@ -87,8 +87,6 @@ pub fn decode_triangle<S: Fn(f32, f32) -> f32>(
             global_bits(&sharpen(&values, n, 4.0)),
         ];
         for bits in variants {
-            let grid = rqrr::Grid::new(rqrr::SimpleGrid::from_func(n, |x, y| bits[y * n + x]));
-            let mut payload = Vec::new();
             // Most triangles are text and icons: their grids fail the patterns the
             // standard fixes, and skipping them saves a Reed-Solomon decode (and rqrr's
             // mirrored retry) each. On the blur sets every grid that decoded had all its
@@ -97,8 +95,9 @@ pub fn decode_triangle<S: Fn(f32, f32) -> f32>(
             if finders < MIN_FINDER_AGREEMENT || timing < MIN_TIMING_AGREEMENT {
                 continue;
             }
-            let r = grid.decode_to(&mut payload);
-            if r.is_ok() {
+            let grid = rqrr::Grid::new(rqrr::SimpleGrid::from_func(n, |x, y| bits[y * n + x]));
+            let mut payload = Vec::new();
+            if grid.decode_to(&mut payload).is_ok() {
                 let (text, utf8) = match String::from_utf8(payload) {
                     Ok(s) => (s, true),
                     Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
