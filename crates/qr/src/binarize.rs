@@ -120,7 +120,8 @@ impl Scaled {
 /// over about 1/8 of the width run both ways along each row (the averages carry over from
 /// row to row, snake-wise), a pixel is black when it is below 95 % of that average. The
 /// same integer arithmetic as rqrr 0.11, so the prefilter sees exactly what the adaptive
-/// pass would. `None` for an image too wide for the fast division (over 32767 pixels).
+/// pass would. `None` for an image too wide for the fast division (over 16391 pixels: `s`
+/// up to 2048).
 pub fn rqrr_adaptive(image: &GrayImage) -> Option<[Vec<u8>; 2]> {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let s = (w / 8).max(1) as u64;
@@ -129,38 +130,48 @@ pub fn rqrr_adaptive(image: &GrayImage) -> Option<[Vec<u8>; 2]> {
     let raw = image.as_raw();
     let mut normal = vec![0u8; w * h];
     let mut inverted = vec![0u8; w * h];
-    // Per pixel: the two averages (both directions) of the image and of its inverse.
-    let mut row_average = vec![[0u64; 2]; w];
+    // Per pixel: the average of the image and of its inverse, from each direction. An
+    // average stays below 256 s <= 2^19 (s <= 2048), so it and the sum of two fit in
+    // 32 bits.
+    let mut forward_sum = vec![[0u32; 2]; w];
+    let mut backward_sum = vec![[0u32; 2]; w];
+    // rqrr's two moving averages, `[of the image, of its inverse]` each: on even rows `u`
+    // runs left to right and `v` right to left, on odd rows the other way round. Each only
+    // depends on its own past, so the four chains advance side by side in one loop (the
+    // same values as rqrr's loop, which steps them the same way).
+    let (mut avg_u, mut avg_v) = ([0u64; 2], [0u64; 2]);
     // The moving averages stay at most 256 s, so avg * (s - 1) < 2^(8 + 2L) as `Divide`
     // needs.
-    let mut avg = [[0u64; 2]; 2];
+    let step = |avg: &mut [u64; 2], p: u8| {
+        let p = u64::from(p);
+        avg[0] = decay.apply(avg[0]) + p;
+        avg[1] = decay.apply(avg[1]) + (255 - p);
+        [avg[0] as u32, avg[1] as u32]
+    };
+    let s = s as u32;
     for y in 0..h {
         let row = &raw[y * w..(y + 1) * w];
-        row_average.fill([0; 2]);
-        for x in 0..w {
-            let (v, u) = if y % 2 == 0 {
-                (w - 1 - x, x)
-            } else {
-                (x, w - 1 - x)
-            };
-            let (pv, pu) = (u64::from(row[v]), u64::from(row[u]));
-            avg[0][0] = decay.apply(avg[0][0]) + pv;
-            avg[0][1] = decay.apply(avg[0][1]) + pu;
-            avg[1][0] = decay.apply(avg[1][0]) + (255 - pv);
-            avg[1][1] = decay.apply(avg[1][1]) + (255 - pu);
-            row_average[v][0] += avg[0][0];
-            row_average[u][0] += avg[0][1];
-            row_average[v][1] += avg[1][0];
-            row_average[u][1] += avg[1][1];
+        let (forward, backward) = if y % 2 == 0 {
+            (&mut avg_u, &mut avg_v)
+        } else {
+            (&mut avg_v, &mut avg_u)
+        };
+        let pixels = row.iter().zip(row.iter().rev());
+        let sums = forward_sum.iter_mut().zip(backward_sum.iter_mut().rev());
+        for ((&p, &q), (f, b)) in pixels.zip(sums) {
+            *f = step(forward, p);
+            *b = step(backward, q);
         }
-        // rqrr: black when p < floor(avg * 95 / (200 s)), i.e. when (p + 1) * 200 s <= avg * 95.
+        // rqrr: black when p < floor(avg * 95 / (200 s)), i.e. when (p + 1) * 200 s <= avg * 95
+        // (both sides below 2^32: 256 * 200 * 2048 and 2^20 * 95).
         let out = normal[y * w..(y + 1) * w]
             .iter_mut()
             .zip(&mut inverted[y * w..(y + 1) * w]);
-        for (((n, i), &p), a) in out.zip(row).zip(&row_average) {
-            let p = u64::from(p);
-            *n = u8::from((p + 1) * 200 * s <= a[0] * 95);
-            *i = u8::from((256 - p) * 200 * s <= a[1] * 95);
+        let sums = forward_sum.iter().zip(&backward_sum);
+        for (((n, i), &p), (f, b)) in out.zip(row).zip(sums) {
+            let p = u32::from(p);
+            *n = u8::from((p + 1) * 200 * s <= (f[0] + b[0]) * 95);
+            *i = u8::from((256 - p) * 200 * s <= (f[1] + b[1]) * 95);
         }
     }
     Some([normal, inverted])
@@ -216,6 +227,30 @@ mod tests {
             let ours = rqrr_adaptive(&crop).unwrap();
             assert!(ours[0] == reference_adaptive(&crop, 0));
             assert!(ours[1] == reference_adaptive(&crop, 255));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Random images of every small width (so every `s` from 1 up, odd and even rows),
+        /// noise over a gradient: the bitmap rqrr prepares, both polarities.
+        #[test]
+        fn adaptive_bitmap_matches_rqrr_on_random_images(
+            seed in 0u64..1_000_000,
+            width in 1u32..400,
+            height in 1u32..24,
+            noise in 0u64..256,
+        ) {
+            let mut rng = crate::corpus::Rng::new(seed);
+            let img = GrayImage::from_fn(width, height, |x, y| {
+                let base = (x * 255 / width + y * 7) % 256;
+                let n = if noise == 0 { 0 } else { rng.next_u64() % noise };
+                image::Luma([((u64::from(base) + n) % 256) as u8])
+            });
+            let ours = rqrr_adaptive(&img).unwrap();
+            proptest::prop_assert!(ours[0] == reference_adaptive(&img, 0));
+            proptest::prop_assert!(ours[1] == reference_adaptive(&img, 255));
         }
     }
 
