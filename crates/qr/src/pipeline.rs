@@ -11,8 +11,8 @@ use safeid_secret::SecretString;
 
 use crate::binarize::{otsu, rqrr_adaptive, three_thresholds};
 use crate::finder::{
-    Bitmap, Finder, could_hold_three_capstones, find, local_bitmaps, midrange_bitmaps, regions,
-    triangles,
+    Bitmap, Finder, Rect, could_hold_three_capstones, find, local_bitmaps, midrange_bitmaps,
+    regions, triangles,
 };
 use crate::{Limits, QrError, sampler};
 
@@ -138,6 +138,15 @@ fn decode_luma_with(
 /// was seen (they are cheap there).
 const SMALL_IMAGE: u64 = 1_000_000;
 
+/// Images above this many pixels (4K screens; 1440p is 3.7 Mpx) skip the whole-image
+/// adaptive passes on the fast path. There rqrr's moving average spans 1/8 of the width
+/// (480 px at 4K, as wide as a whole code on such a screen, so it is hardly more local
+/// than a crop's own thresholds, and the crops of the timing-checked triangles get rqrr's
+/// adaptive pass of their own) and a pass costs over 100 ms even when it finds nothing.
+/// The whole-image Otsu passes still run. examples/prefilter_check loses no code by it
+/// (seeds 1 and 2, which chose the rule, and seed 3, which did not: docs/qr.md).
+const LARGE_IMAGE: u64 = 4_000_000;
+
 /// At most this many finder candidates per polarity (a busy screen with more falls back to
 /// the whole-image passes).
 const MAX_FINDERS: usize = 300;
@@ -233,32 +242,15 @@ fn run_passes(
                     merge(&mut all, vec![f]);
                 }
             }
-            for (x, y, rw, rh) in regions(&tris, w, h) {
-                if stop() {
-                    return all;
-                }
-                // A code already decoded explains this region: its false triangles in the
-                // other polarity (quiet zone and modules) tend to be large and slow.
-                if all.iter().any(|f| covers(&f.bounds, (x, y, rw, rh))) {
-                    continue;
-                }
-                let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
-                let smallest = finders
-                    .iter()
-                    .filter(|(f, _)| {
-                        f.x >= x as f32
-                            && f.y >= y as f32
-                            && f.x < (x + rw) as f32
-                            && f.y < (y + rh) as f32
-                    })
-                    .map(|(f, _)| f.size)
-                    .fold(f32::MAX, f32::min);
-                for mut f in decode_region(&crop, inverted, smallest, false) {
-                    for p in &mut f.bounds {
-                        *p = (p.0.saturating_add(x as i32), p.1.saturating_add(y as i32));
-                    }
-                    merge(&mut all, vec![f]);
-                }
+            if decode_regions(
+                image,
+                inverted,
+                &finders,
+                &regions(&tris, w, h),
+                &mut all,
+                &stop,
+            ) {
+                return all;
             }
         }
     }
@@ -272,7 +264,47 @@ fn run_passes(
     if !all.is_empty() || (!seen && u64::from(w) * u64::from(h) > SMALL_IMAGE && !overflow) {
         return all;
     }
-    whole_image_passes(image, all, &stop, prefilter)
+    // Large images on the fast path: the whole-image Otsu passes only (`LARGE_IMAGE`).
+    let adaptive = !(prefilter && u64::from(w) * u64::from(h) > LARGE_IMAGE);
+    whole_image_passes(image, all, &stop, prefilter, adaptive)
+}
+
+/// Decodes the regions `rects` of `image` (in one polarity, `finders` its finder
+/// candidates) into `all`, skipping those a code already found covers. `true` when `stop`
+/// said to stop.
+fn decode_regions(
+    image: &GrayImage,
+    inverted: bool,
+    finders: &[(Finder, u32)],
+    rects: &[Rect],
+    all: &mut Vec<Found>,
+    stop: &dyn Fn() -> bool,
+) -> bool {
+    for &(x, y, rw, rh) in rects {
+        if stop() {
+            return true;
+        }
+        // A code already decoded explains this region: its false triangles in the
+        // other polarity (quiet zone and modules) tend to be large and slow.
+        if all.iter().any(|f| covers(&f.bounds, (x, y, rw, rh))) {
+            continue;
+        }
+        let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
+        let smallest = finders
+            .iter()
+            .filter(|(f, _)| {
+                f.x >= x as f32 && f.y >= y as f32 && f.x < (x + rw) as f32 && f.y < (y + rh) as f32
+            })
+            .map(|(f, _)| f.size)
+            .fold(f32::MAX, f32::min);
+        for mut f in decode_region(&crop, inverted, smallest, false) {
+            for p in &mut f.bounds {
+                *p = (p.0.saturating_add(x as i32), p.1.saturating_add(y as i32));
+            }
+            merge(all, vec![f]);
+        }
+    }
+    false
 }
 
 /// Whether the code with these corners covers the middle of the region (the region was
@@ -418,12 +450,14 @@ fn decode_region(
     found
 }
 
-/// The whole-image passes, until one finds codes and leaves no detected grid undecoded.
+/// The whole-image passes, until one finds codes and leaves no detected grid undecoded
+/// (the adaptive ones only if `adaptive`).
 fn whole_image_passes(
     image: &GrayImage,
     mut all: Vec<Found>,
     stop: &dyn Fn() -> bool,
     prefilter: bool,
+    adaptive: bool,
 ) -> Vec<Found> {
     let mut cache = Bitmaps {
         otsu: None,
@@ -432,6 +466,9 @@ fn whole_image_passes(
     for pass in PASSES {
         if stop() {
             break;
+        }
+        if !adaptive && matches!(pass.binarize, Binarize::Adaptive { .. }) {
+            continue;
         }
         // A pass whose bitmap does not show three capstone-like places cannot decode:
         // skipping it is what makes a screen without a code cheap.
