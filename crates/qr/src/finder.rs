@@ -3,12 +3,18 @@
 
 use image::GrayImage;
 
-/// A black/white bitmap, one byte per pixel (1 = "dark" in the polarity searched).
-pub struct Bitmap {
+/// A bitmap, one byte per pixel: marks ([`DARK`], [`LIGHT`], 0 for neither), or grey
+/// levels when [`find`] runs on the image itself (`bits` then borrows the image's pixels).
+pub struct Bitmap<B = Vec<u8>> {
     pub width: usize,
     pub height: usize,
-    pub bits: Vec<u8>,
+    pub bits: B,
 }
+
+/// The mark of a pixel well below its local threshold.
+pub const DARK: u8 = 1;
+/// The mark of a pixel well above its local threshold.
+pub const LIGHT: u8 = 2;
 
 /// A confirmed finder pattern candidate: centre and outer width in pixels.
 #[derive(Debug, Clone, Copy)]
@@ -24,11 +30,12 @@ pub type Rect = (u32, u32, u32, u32);
 /// Side of the blocks whose means make the local threshold.
 const BLOCK: usize = 8;
 
-/// Local-mean threshold, in both polarities: `(dark-on-light, light-on-dark)`. The image is
+/// Local-mean threshold, both polarities in one bitmap of marks. The image is
 /// cut into 8x8 blocks; each block's threshold is the mean of the blocks within `R` blocks
 /// around it. A pixel is dark when it is at least `K` grey levels below its block's
-/// threshold, light when at least `K` above. A few operations per pixel.
-pub fn local_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
+/// threshold ([`DARK`]), light when at least `K` above ([`LIGHT`]). A few operations per
+/// pixel.
+pub fn local_bitmaps(image: &GrayImage) -> Bitmap {
     const K: i32 = 6;
     let (w, h) = (image.width() as usize, image.height() as usize);
     let src = image.as_raw();
@@ -73,7 +80,7 @@ pub fn local_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
     split_by_blocks(image, |block| Some(i32::from(thresholds[block])), K)
 }
 
-/// Local mid-range threshold, in both polarities: `(dark-on-light, light-on-dark)`. Each
+/// Local mid-range threshold, both polarities in one bitmap of marks. Each
 /// 8x8 block's threshold is halfway between the darkest and the lightest pixel within `R`
 /// blocks around it; a pixel is dark when at least `K` grey levels below it, light when at
 /// least `K` above, and neither where the window spans fewer than `MIN_SPAN` levels.
@@ -81,7 +88,7 @@ pub fn local_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
 /// The local *mean* of [`local_bitmaps`] fails on blurred codes next to a white quiet
 /// zone: a capstone's blurred light ring stays below the mean of the window, and the
 /// 1:1:3:1:1 runs merge. Halfway between the extremes, the ring stays light.
-pub fn midrange_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
+pub fn midrange_bitmaps(image: &GrayImage) -> Bitmap {
     const K: i32 = 6;
     const MIN_SPAN: i32 = 40;
     let (w, h) = (image.width() as usize, image.height() as usize);
@@ -137,46 +144,35 @@ pub fn midrange_bitmaps(image: &GrayImage) -> (Bitmap, Bitmap) {
     )
 }
 
-/// The dark and light bitmaps of `image` against a threshold per 8x8 block (`threshold`
-/// takes the block's index, row-major; `None`: the block is neither): dark at least `k`
-/// grey levels below it, light at least `k` above.
-fn split_by_blocks(
-    image: &GrayImage,
-    threshold: impl Fn(usize) -> Option<i32>,
-    k: i32,
-) -> (Bitmap, Bitmap) {
+/// The marks of `image` against a threshold per 8x8 block (`threshold` takes the block's
+/// index, row-major; `None`: the block is neither): [`DARK`] at least `k` grey levels below
+/// it, [`LIGHT`] at least `k` above, else 0. One bitmap for both polarities, since a pixel
+/// cannot be both: half the memory of two, which is what a large image costs here (80 MB
+/// at 80 Mpx).
+fn split_by_blocks(image: &GrayImage, threshold: impl Fn(usize) -> Option<i32>, k: i32) -> Bitmap {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let bw = w.div_ceil(BLOCK);
     let src = image.as_raw();
-    let mut dark = vec![0u8; w * h];
-    let mut light = vec![0u8; w * h];
+    let mut marks = vec![0u8; w * h];
     for y in 0..h {
         let base = (y / BLOCK) * bw;
         let row = &src[y * w..(y + 1) * w];
-        let drow = &mut dark[y * w..(y + 1) * w];
-        let lrow = &mut light[y * w..(y + 1) * w];
-        for (bx, ((px, d), l)) in row
-            .chunks(BLOCK)
-            .zip(drow.chunks_mut(BLOCK))
-            .zip(lrow.chunks_mut(BLOCK))
-            .enumerate()
-        {
+        let mrow = &mut marks[y * w..(y + 1) * w];
+        for (bx, (px, m)) in row.chunks(BLOCK).zip(mrow.chunks_mut(BLOCK)).enumerate() {
             let Some(t) = threshold(base + bx) else {
                 continue;
             };
-            for ((&p, d), l) in px.iter().zip(d.iter_mut()).zip(l.iter_mut()) {
+            for (&p, m) in px.iter().zip(m.iter_mut()) {
                 let p = i32::from(p);
-                *d = u8::from(p + k < t);
-                *l = u8::from(p > t + k);
+                *m = DARK * u8::from(p + k < t) + LIGHT * u8::from(p > t + k);
             }
         }
     }
-    let bitmap = |bits| Bitmap {
+    Bitmap {
         width: w,
         height: h,
-        bits,
-    };
-    (bitmap(dark), bitmap(light))
+        bits: marks,
+    }
 }
 
 /// Whether five run lengths look like 1:1:3:1:1.
@@ -200,14 +196,15 @@ fn ratio_ok(runs: &[usize; 5]) -> bool {
 }
 
 /// Checks the vertical pattern through (x, y): returns the vertical centre and size.
-fn vertical<F: Fn(u8) -> bool>(
-    b: &Bitmap,
+fn vertical<B: AsRef<[u8]>, F: Fn(u8) -> bool>(
+    b: &Bitmap<B>,
     is_dark: &F,
     x: usize,
     y: usize,
     horizontal: usize,
 ) -> Option<(f32, usize)> {
-    let at = |yy: usize| u8::from(is_dark(b.bits[yy * b.width + x]));
+    let bits = b.bits.as_ref();
+    let at = |yy: usize| u8::from(is_dark(bits[yy * b.width + x]));
     if at(y) != 1 {
         return None;
     }
@@ -250,8 +247,8 @@ fn vertical<F: Fn(u8) -> bool>(
 /// Finder candidates in a bitmap (or luma image) whose pixels `is_dark` accepts: a row scan every
 /// `row_step` rows for 1:1:3:1:1 runs, each hit confirmed by the same pattern vertically, hits
 /// of one finder merged into `out`. Stops adding beyond `max` candidates.
-pub fn find<F: Fn(u8) -> bool>(
-    b: &Bitmap,
+pub fn find<B: AsRef<[u8]>, F: Fn(u8) -> bool>(
+    b: &Bitmap<B>,
     is_dark: F,
     row_step: usize,
     max: usize,
@@ -261,7 +258,7 @@ pub fn find<F: Fn(u8) -> bool>(
         if out.len() > max {
             return;
         }
-        let row = &b.bits[y * b.width..(y + 1) * b.width];
+        let row = &b.bits.as_ref()[y * b.width..(y + 1) * b.width];
         // The last five runs, ending at the current one.
         let mut runs = [0usize; 5];
         let mut colour = row.first().is_some_and(|&p| is_dark(p));
@@ -985,9 +982,9 @@ mod tests {
         let c = (4.0 + 3.5) * module as f32;
         let (o, s) = (off as f32, side as f32);
         let expected = [(o + c, o + c), (o + s - c, o + c), (o + c, o + s - c)];
-        let (dark, _) = midrange_bitmaps(&img);
+        let marks = midrange_bitmaps(&img);
         let mut found = Vec::new();
-        find(&dark, |b| b == 1, 2, 100, &mut found);
+        find(&marks, |b| b == DARK, 2, 100, &mut found);
         for (ex, ey) in expected {
             assert!(
                 found
@@ -998,8 +995,7 @@ mod tests {
         }
         // A flat image has no contrast for the mid-range to split.
         let flat = GrayImage::from_pixel(64, 64, image::Luma([128]));
-        let (d, l) = midrange_bitmaps(&flat);
-        assert!(d.bits.iter().chain(&l.bits).all(|&b| b == 0));
+        assert!(midrange_bitmaps(&flat).bits.iter().all(|&b| b == 0));
     }
 
     #[test]
@@ -1036,17 +1032,17 @@ mod tests {
     #[test]
     fn local_bitmaps_mark_dark_and_light() {
         let img = crate::generate::image("hello", 4).unwrap_or_default();
-        let (dark, light) = local_bitmaps(&img);
-        for (i, &p) in img.as_raw().iter().enumerate() {
-            assert!(dark.bits[i] + light.bits[i] <= 1);
-            if dark.bits[i] == 1 {
+        let marks = local_bitmaps(&img);
+        for (&p, &m) in img.as_raw().iter().zip(&marks.bits) {
+            assert!([0, DARK, LIGHT].contains(&m), "{m}");
+            if m == DARK {
                 assert_eq!(p, 0);
             }
-            if light.bits[i] == 1 {
+            if m == LIGHT {
                 assert_eq!(p, 255);
             }
         }
-        assert!(dark.bits.contains(&1) && light.bits.contains(&1));
+        assert!(marks.bits.contains(&DARK) && marks.bits.contains(&LIGHT));
     }
 
     #[test]

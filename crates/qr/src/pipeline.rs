@@ -11,8 +11,8 @@ use safeid_secret::SecretString;
 
 use crate::binarize::{otsu, rqrr_adaptive, three_thresholds};
 use crate::finder::{
-    Bitmap, Finder, Rect, could_hold_three_capstones, find, local_bitmaps, midrange_bitmaps,
-    regions, triangles,
+    Bitmap, DARK, Finder, LIGHT, Rect, could_hold_three_capstones, find, local_bitmaps,
+    midrange_bitmaps, regions, triangles,
 };
 use crate::{Limits, QrError, sampler};
 
@@ -334,30 +334,30 @@ const MAX_SAMPLED_TRIANGLES: usize = 256;
 /// light-on-dark ...)]`.
 #[allow(clippy::type_complexity)]
 fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>, Vec<(Finder, u32)>); 2] {
-    let (local_dark, local_light) = local_bitmaps(image);
+    let local = local_bitmaps(image);
+    // The image's own pixels, for the global thresholds (borrowed, not copied).
     let luma = Bitmap {
         width: image.width() as usize,
         height: image.height() as usize,
-        bits: image.as_raw().clone(),
+        bits: image.as_raw().as_slice(),
     };
     let thresholds = three_thresholds(image);
     let mut dark = Vec::new();
     let mut light = Vec::new();
-    find(&local_dark, |b| b == 1, 2, MAX_FINDERS, &mut dark);
-    find(&local_light, |b| b == 1, 2, MAX_FINDERS, &mut light);
-    drop((local_dark, local_light));
+    find(&local, |b| b == DARK, 2, MAX_FINDERS, &mut dark);
+    find(&local, |b| b == LIGHT, 2, MAX_FINDERS, &mut light);
+    drop(local);
     // Global thresholds catch large finders (beyond the local window) and codes without
     // quiet zone; every 4th row still crosses a finder's 3-module centre.
     for t in thresholds {
         find(&luma, |p| p <= t, 4, MAX_FINDERS, &mut dark);
         find(&luma, |p| p > t, 4, MAX_FINDERS, &mut light);
     }
-    drop(luma);
     // Blurred codes: halfway between the local extremes keeps the capstone rings apart.
     let (mut blur_dark, mut blur_light) = (dark.clone(), light.clone());
-    let (mid_dark, mid_light) = midrange_bitmaps(image);
-    find(&mid_dark, |b| b == 1, 2, 2 * MAX_FINDERS, &mut blur_dark);
-    find(&mid_light, |b| b == 1, 2, 2 * MAX_FINDERS, &mut blur_light);
+    let mid = midrange_bitmaps(image);
+    find(&mid, |b| b == DARK, 2, 2 * MAX_FINDERS, &mut blur_dark);
+    find(&mid, |b| b == LIGHT, 2, 2 * MAX_FINDERS, &mut blur_light);
     [(false, dark, blur_dark), (true, light, blur_light)]
 }
 
