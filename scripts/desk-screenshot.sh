@@ -29,5 +29,8 @@ if [ "${#need[@]}" -gt 0 ]; then
         --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-SAFEID_DESK_SCREENSHOT="$OUT" cargo test -p safeid-desk --test screenshot -- --ignored --nocapture
+# The workspace's all-features test build, the one `cargo test --workspace --all-features`
+# makes: in CI (scripts/test-all.sh) this compiles nothing new (per package, Cargo would
+# resolve other features and rebuild the whole egui stack, 2.5 minutes on 2 cores).
+SAFEID_DESK_SCREENSHOT="$OUT" cargo test --workspace --all-features --test screenshot -- --ignored --nocapture
 echo "screenshot: $OUT"
