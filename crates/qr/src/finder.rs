@@ -35,7 +35,7 @@ const BLOCK: usize = 8;
 /// around it. A pixel is dark when it is at least `K` grey levels below its block's
 /// threshold ([`DARK`]), light when at least `K` above ([`LIGHT`]). A few operations per
 /// pixel.
-pub fn local_bitmaps(image: &GrayImage) -> Bitmap {
+pub fn local_marks(image: &GrayImage) -> Bitmap {
     const K: i32 = 6;
     let (w, h) = (image.width() as usize, image.height() as usize);
     let src = image.as_raw();
@@ -85,10 +85,10 @@ pub fn local_bitmaps(image: &GrayImage) -> Bitmap {
 /// blocks around it; a pixel is dark when at least `K` grey levels below it, light when at
 /// least `K` above, and neither where the window spans fewer than `MIN_SPAN` levels.
 ///
-/// The local *mean* of [`local_bitmaps`] fails on blurred codes next to a white quiet
+/// The local *mean* of [`local_marks`] fails on blurred codes next to a white quiet
 /// zone: a capstone's blurred light ring stays below the mean of the window, and the
 /// 1:1:3:1:1 runs merge. Halfway between the extremes, the ring stays light.
-pub fn midrange_bitmaps(image: &GrayImage) -> Bitmap {
+pub fn midrange_marks(image: &GrayImage) -> Bitmap {
     const K: i32 = 6;
     const MIN_SPAN: i32 = 40;
     let (w, h) = (image.width() as usize, image.height() as usize);
@@ -982,7 +982,7 @@ mod tests {
         let c = (4.0 + 3.5) * module as f32;
         let (o, s) = (off as f32, side as f32);
         let expected = [(o + c, o + c), (o + s - c, o + c), (o + c, o + s - c)];
-        let marks = midrange_bitmaps(&img);
+        let marks = midrange_marks(&img);
         let mut found = Vec::new();
         find(&marks, |b| b == DARK, 2, 100, &mut found);
         for (ex, ey) in expected {
@@ -995,7 +995,7 @@ mod tests {
         }
         // A flat image has no contrast for the mid-range to split.
         let flat = GrayImage::from_pixel(64, 64, image::Luma([128]));
-        assert!(midrange_bitmaps(&flat).bits.iter().all(|&b| b == 0));
+        assert!(midrange_marks(&flat).bits.iter().all(|&b| b == 0));
     }
 
     #[test]
@@ -1030,9 +1030,9 @@ mod tests {
     }
 
     #[test]
-    fn local_bitmaps_mark_dark_and_light() {
+    fn local_marks_are_dark_light_or_neither() {
         let img = crate::generate::image("hello", 4).unwrap_or_default();
-        let marks = local_bitmaps(&img);
+        let marks = local_marks(&img);
         for (&p, &m) in img.as_raw().iter().zip(&marks.bits) {
             assert!([0, DARK, LIGHT].contains(&m), "{m}");
             if m == DARK {

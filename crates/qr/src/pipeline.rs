@@ -11,8 +11,8 @@ use safeid_secret::SecretString;
 
 use crate::binarize::{otsu, rqrr_adaptive, three_thresholds};
 use crate::finder::{
-    Bitmap, DARK, Finder, LIGHT, Rect, could_hold_three_capstones, find, local_bitmaps,
-    midrange_bitmaps, regions, triangles,
+    Bitmap, DARK, Finder, LIGHT, Rect, could_hold_three_capstones, find, local_marks,
+    midrange_marks, regions, triangles,
 };
 use crate::{Limits, QrError, sampler};
 
@@ -334,7 +334,7 @@ const MAX_SAMPLED_TRIANGLES: usize = 256;
 /// light-on-dark ...)]`.
 #[allow(clippy::type_complexity)]
 fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>, Vec<(Finder, u32)>); 2] {
-    let local = local_bitmaps(image);
+    let local = local_marks(image);
     // The image's own pixels, for the global thresholds (borrowed, not copied).
     let luma = Bitmap {
         width: image.width() as usize,
@@ -355,7 +355,7 @@ fn finder_candidates(image: &GrayImage) -> [(bool, Vec<(Finder, u32)>, Vec<(Find
     }
     // Blurred codes: halfway between the local extremes keeps the capstone rings apart.
     let (mut blur_dark, mut blur_light) = (dark.clone(), light.clone());
-    let mid = midrange_bitmaps(image);
+    let mid = midrange_marks(image);
     find(&mid, |b| b == DARK, 2, 2 * MAX_FINDERS, &mut blur_dark);
     find(&mid, |b| b == LIGHT, 2, 2 * MAX_FINDERS, &mut blur_light);
     [(false, dark, blur_dark), (true, light, blur_light)]
