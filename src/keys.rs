@@ -35,6 +35,14 @@ pub enum KeyError {
     Env(String),
 }
 
+impl KeyError {
+    /// A stable name for the kind of error, `bad_secret_argument`: what the CLI's JSON
+    /// errors and the desk app both report.
+    pub fn kind(&self) -> &'static str {
+        "bad_secret_argument"
+    }
+}
+
 /// The most read from a file or standard input for one secret argument.
 pub const MAX_SECRET_ARG_BYTES: u64 = 4096;
 

@@ -294,6 +294,14 @@ pub enum ExportError {
     Io(#[source] std::io::Error),
 }
 
+impl ExportError {
+    /// A stable name for the kind of error (`export`): what the CLI's JSON errors and the
+    /// desk app both report.
+    pub fn kind(&self) -> &'static str {
+        "export"
+    }
+}
+
 /// Why an import was refused. Never contains secret text.
 #[derive(Debug, Error)]
 #[non_exhaustive]

@@ -239,6 +239,14 @@ pub enum JournalError {
     },
 }
 
+impl JournalError {
+    /// A stable name for the kind of error (`journal`): what the CLI's JSON errors and the
+    /// desk app both report.
+    pub fn kind(&self) -> &'static str {
+        "journal"
+    }
+}
+
 /// Journal options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JournalOptions {

@@ -142,19 +142,19 @@ impl From<safeid::transport::TransportError> for CliError {
 
 impl From<safeid::keys::KeyError> for CliError {
     fn from(e: safeid::keys::KeyError) -> Self {
-        CliError::new("bad_secret_argument", e.to_string())
+        CliError::new(e.kind(), e.to_string())
     }
 }
 
 impl From<safeid::journal::JournalError> for CliError {
     fn from(e: safeid::journal::JournalError) -> Self {
-        CliError::new("journal", e.to_string())
+        CliError::new(e.kind(), e.to_string())
     }
 }
 
 impl From<safeid::export::ExportError> for CliError {
     fn from(e: safeid::export::ExportError) -> Self {
-        CliError::new("export", e.to_string())
+        CliError::new(e.kind(), e.to_string())
     }
 }
 

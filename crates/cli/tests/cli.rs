@@ -291,6 +291,24 @@ fn unknown_model_needs_a_key_and_keys_never_echo() {
         !stderr(&out).contains("00112233"),
         "the key is never echoed"
     );
+    // The same refusal for programs: the kind the desk app reports too (the library's).
+    let out = run(&[
+        "burn",
+        "--sim",
+        "--yes",
+        "--json",
+        "--key",
+        "env:SAFEID_TEST_KEY_THAT_IS_NOT_SET",
+        "--uri",
+        URI,
+    ]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        json_lines(&out)[0]["error"]["kind"],
+        "bad_secret_argument",
+        "{}",
+        stdout(&out)
+    );
 
     let out = run(&[
         "burn",

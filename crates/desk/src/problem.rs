@@ -131,18 +131,37 @@ impl From<safeid::transport::TransportError> for Problem {
 
 impl From<safeid::keys::KeyError> for Problem {
     fn from(e: safeid::keys::KeyError) -> Self {
-        Problem::new("bad_key", e.to_string())
+        Problem::new(e.kind(), e.to_string())
     }
 }
 
 impl From<safeid::export::ExportError> for Problem {
     fn from(e: safeid::export::ExportError) -> Self {
-        Problem::new("export", e.to_string())
+        Problem::new(e.kind(), e.to_string())
     }
 }
 
 impl From<safeid::batch::TokenError> for Problem {
     fn from(e: safeid::batch::TokenError) -> Self {
         Problem::new(e.kind(), e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kinds the CLI's JSON errors give for the same errors (crates/cli/tests/cli.rs
+    /// checks `bad_secret_argument` there): the window invents none of its own.
+    #[test]
+    fn library_errors_keep_the_kinds_the_cli_reports() {
+        let key = Problem::from(safeid::keys::KeyError::Env("SAFEID_KEY".into()));
+        assert_eq!(key.kind, "bad_secret_argument");
+        assert!(key.text.contains("SAFEID_KEY"), "{}", key.text);
+        let unset = safeid::keys::parse_key_arg("env:SAFEID_TEST_KEY_THAT_IS_NOT_SET");
+        assert_eq!(
+            unset.map(|_| ()).map_err(|e| Problem::from(e).kind),
+            Err("bad_secret_argument")
+        );
     }
 }
