@@ -11,8 +11,8 @@ use safeid_secret::SecretString;
 
 use crate::binarize::{otsu, rqrr_adaptive, three_thresholds};
 use crate::finder::{
-    Bitmap, DARK, Finder, LIGHT, Rect, could_hold_three_capstones, find, local_marks,
-    midrange_marks, regions, triangles,
+    Bitmap, DARK, Finder, LIGHT, could_hold_three_capstones, find, local_marks, midrange_marks,
+    regions, triangles,
 };
 use crate::{Limits, QrError, sampler};
 
@@ -242,15 +242,32 @@ fn run_passes(
                     merge(&mut all, vec![f]);
                 }
             }
-            if decode_regions(
-                image,
-                inverted,
-                &finders,
-                &regions(&tris, w, h),
-                &mut all,
-                &stop,
-            ) {
-                return all;
+            for (x, y, rw, rh) in regions(&tris, w, h) {
+                if stop() {
+                    return all;
+                }
+                // A code already decoded explains this region: its false triangles in the
+                // other polarity (quiet zone and modules) tend to be large and slow.
+                if all.iter().any(|f| covers(&f.bounds, (x, y, rw, rh))) {
+                    continue;
+                }
+                let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
+                let smallest = finders
+                    .iter()
+                    .filter(|(f, _)| {
+                        f.x >= x as f32
+                            && f.y >= y as f32
+                            && f.x < (x + rw) as f32
+                            && f.y < (y + rh) as f32
+                    })
+                    .map(|(f, _)| f.size)
+                    .fold(f32::MAX, f32::min);
+                for mut f in decode_region(&crop, inverted, smallest, false) {
+                    for p in &mut f.bounds {
+                        *p = (p.0.saturating_add(x as i32), p.1.saturating_add(y as i32));
+                    }
+                    merge(&mut all, vec![f]);
+                }
             }
         }
     }
@@ -267,44 +284,6 @@ fn run_passes(
     // Large images on the fast path: the whole-image Otsu passes only (`LARGE_IMAGE`).
     let adaptive = !(prefilter && u64::from(w) * u64::from(h) > LARGE_IMAGE);
     whole_image_passes(image, all, &stop, prefilter, adaptive)
-}
-
-/// Decodes the regions `rects` of `image` (in one polarity, `finders` its finder
-/// candidates) into `all`, skipping those a code already found covers. `true` when `stop`
-/// said to stop.
-fn decode_regions(
-    image: &GrayImage,
-    inverted: bool,
-    finders: &[(Finder, u32)],
-    rects: &[Rect],
-    all: &mut Vec<Found>,
-    stop: &dyn Fn() -> bool,
-) -> bool {
-    for &(x, y, rw, rh) in rects {
-        if stop() {
-            return true;
-        }
-        // A code already decoded explains this region: its false triangles in the
-        // other polarity (quiet zone and modules) tend to be large and slow.
-        if all.iter().any(|f| covers(&f.bounds, (x, y, rw, rh))) {
-            continue;
-        }
-        let crop = image::imageops::crop_imm(image, x, y, rw, rh).to_image();
-        let smallest = finders
-            .iter()
-            .filter(|(f, _)| {
-                f.x >= x as f32 && f.y >= y as f32 && f.x < (x + rw) as f32 && f.y < (y + rh) as f32
-            })
-            .map(|(f, _)| f.size)
-            .fold(f32::MAX, f32::min);
-        for mut f in decode_region(&crop, inverted, smallest, false) {
-            for p in &mut f.bounds {
-                *p = (p.0.saturating_add(x as i32), p.1.saturating_add(y as i32));
-            }
-            merge(all, vec![f]);
-        }
-    }
-    false
 }
 
 /// Whether the code with these corners covers the middle of the region (the region was
